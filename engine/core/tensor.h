@@ -1,7 +1,8 @@
 #pragma once
 // Dense, contiguous, row-major host tensors with 64-byte aligned storage.
-// TensorT<T> owns its buffer (move-only; clone() copies). Views are plain pointers plus
-// leading dimensions at the call site, as in BLAS.
+// TensorT<T> is move-only (clone() copies). Its storage is either its own allocation or memory kept
+// alive by an owner (e.g. a memory-mapped checkpoint, so weights are used without a copy).
+// Sub-views are plain pointers plus leading dimensions at the call site, as in BLAS.
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -31,16 +32,23 @@ class TensorT {
   TensorT() = default;
   explicit TensorT(Shape shape) : shape_(std::move(shape)) {
     numel_ = shape_numel(shape_);
-    if (numel_ > 0)
-      data_.reset(static_cast<T*>(detail::aligned_alloc_bytes(sizeof(T) * size_t(numel_))));
-    if (numel_ > 0) std::memset(static_cast<void*>(data_.get()), 0, sizeof(T) * size_t(numel_));
+    allocate();
+    if (numel_ > 0) std::memset(static_cast<void*>(data_), 0, sizeof(T) * size_t(numel_));
   }
   static TensorT uninitialized(Shape shape) {
     TensorT t;
     t.shape_ = std::move(shape);
     t.numel_ = shape_numel(t.shape_);
-    if (t.numel_ > 0)
-      t.data_.reset(static_cast<T*>(detail::aligned_alloc_bytes(sizeof(T) * size_t(t.numel_))));
+    t.allocate();
+    return t;
+  }
+  // Wraps memory owned by `owner` (no copy). Writes go to that memory.
+  static TensorT view(Shape shape, T* data, std::shared_ptr<void> owner) {
+    TensorT t;
+    t.shape_ = std::move(shape);
+    t.numel_ = shape_numel(t.shape_);
+    t.data_ = data;
+    t.owner_ = std::move(owner);
     return t;
   }
   static TensorT from(Shape shape, const std::vector<T>& values) {
@@ -52,8 +60,18 @@ class TensorT {
     return t;
   }
 
-  TensorT(TensorT&&) noexcept = default;
-  TensorT& operator=(TensorT&&) noexcept = default;
+  TensorT(TensorT&& o) noexcept { *this = std::move(o); }
+  TensorT& operator=(TensorT&& o) noexcept {
+    if (this == &o) return *this;
+    shape_ = std::move(o.shape_);
+    numel_ = o.numel_;
+    data_ = o.data_;
+    owner_ = std::move(o.owner_);
+    o.numel_ = 0;
+    o.data_ = nullptr;
+    o.shape_.clear();
+    return *this;
+  }
   TensorT(const TensorT&) = delete;
   TensorT& operator=(const TensorT&) = delete;
 
@@ -63,8 +81,9 @@ class TensorT {
     return t;
   }
 
-  T* data() { return data_.get(); }
-  const T* data() const { return data_.get(); }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  bool is_view() const { return owner_ && owner_.get() != static_cast<void*>(data_); }
   const Shape& shape() const { return shape_; }
   int rank() const { return int(shape_.size()); }
   int64_t dim(int i) const { return shape_.at(size_t(i < 0 ? i + rank() : i)); }
@@ -72,8 +91,8 @@ class TensorT {
   bool empty() const { return numel_ == 0; }
   size_t bytes() const { return sizeof(T) * size_t(numel_); }
 
-  T& operator[](int64_t i) { return data_.get()[i]; }
-  const T& operator[](int64_t i) const { return data_.get()[i]; }
+  T& operator[](int64_t i) { return data_[i]; }
+  const T& operator[](int64_t i) const { return data_[i]; }
 
   // Same storage, new shape with the same number of elements.
   TensorT reshaped(Shape shape) && {
@@ -83,13 +102,20 @@ class TensorT {
     return std::move(*this);
   }
   void fill(T value) {
-    for (int64_t i = 0; i < numel_; ++i) data_.get()[i] = value;
+    for (int64_t i = 0; i < numel_; ++i) data_[i] = value;
   }
 
  private:
+  void allocate() {
+    if (numel_ <= 0) return;
+    data_ = static_cast<T*>(detail::aligned_alloc_bytes(sizeof(T) * size_t(numel_)));
+    owner_ = std::shared_ptr<void>(static_cast<void*>(data_), detail::AlignedFree());
+  }
+
   Shape shape_;
   int64_t numel_ = 0;
-  std::unique_ptr<T, detail::AlignedFree> data_;
+  T* data_ = nullptr;
+  std::shared_ptr<void> owner_;
 };
 
 using Tensor = TensorT<float>;
