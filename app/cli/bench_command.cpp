@@ -31,12 +31,14 @@ namespace fs = std::filesystem;
 const char* kUsage = R"(usage: bigbird bench [--shape base|large|tiny] [--length 1024,2048,4096]
                     [--attention-type block_sparse,original_full] [--batch 1] [--threads N]
                     [--repeat 3] [--warmup 1] [--reference torch|none] [--json FILE] [--keep-weights DIR]
+                    [--model DIR] [--profile]
 
 Benchmarks the encoder forward pass on random weights of a published shape. Each configuration runs
 in a fresh process (median of --repeat runs after --warmup; peak RSS of that process). The same run
 measures the machine's fp32 sgemm peak and, with --reference torch (default when /usr/bin/python3 has
 torch), runs the PyTorch reference scripts/bench/torch_bigbird_bench.py on the same weights with
-OpenBLAS, printing time and memory ratios.)";
+OpenBLAS, printing time and memory ratios. --keep-weights DIR keeps the random model; --model DIR reuses
+it; --profile prints where each forward spends its time.)";
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -92,7 +94,8 @@ nlohmann::json parse_last_json_line(const ProcessResult& r, const std::string& w
 
 int run_bench(const std::vector<std::string>& argv) {
   Args args(argv, {"shape", "length", "attention-type", "batch", "threads", "repeat", "warmup", "reference", "json",
-                   "keep-weights"});
+                   "keep-weights", "model"},
+            {"profile"});
   const int threads = args.get_int("threads", 0);
   set_num_threads(threads);
   const std::string shape = args.get_or("shape", "base");
@@ -115,12 +118,19 @@ int run_bench(const std::vector<std::string>& argv) {
   std::printf("sgemm peak (2048^3, engine GEMM path, best of 5): %.1f GFLOP/s\n", peak);
   std::fflush(stdout);
 
-  const bool keep = args.has("keep-weights");
-  const std::string dir = keep ? args.require("keep-weights")
-                               : (fs::temp_directory_path() / ("bigbird-bench-" + std::to_string(getpid()))).string();
-  const double tw = now_s();
-  write_model_dir(dir, config, 20240601);
-  std::printf("random weights written to %s in %.1f s\n\n", dir.c_str(), now_s() - tw);
+  const bool keep = args.has("keep-weights") || args.has("model");
+  std::string dir;
+  if (args.has("model")) {
+    dir = args.require("model");  // an existing directory written by an earlier --keep-weights
+    std::printf("using the weights in %s\n\n", dir.c_str());
+  } else {
+    dir = args.has("keep-weights")
+              ? args.require("keep-weights")
+              : (fs::temp_directory_path() / ("bigbird-bench-" + std::to_string(getpid()))).string();
+    const double tw = now_s();
+    write_model_dir(dir, config, 20240601);
+    std::printf("random weights written to %s in %.1f s\n\n", dir.c_str(), now_s() - tw);
+  }
 
   std::printf("%-7s %-15s %9s %9s %8s %6s %9s | %9s %9s %8s %8s\n", "length", "attention", "engine s", "tokens/s",
               "GFLOP/s", "%peak", "RSS MB", "torch s", "torch MB", "speedup", "mem x");
@@ -129,9 +139,11 @@ int run_bench(const std::vector<std::string>& argv) {
   const std::string self = self_executable();
   for (const std::string& type : types)
     for (const std::string& len : lengths) {
-      ProcessResult r = run_process({self, "bench-worker", "--model", dir, "--length", len, "--batch", batch,
-                                     "--attention-type", type, "--repeat", repeat, "--warmup", warmup, "--threads",
-                                     std::to_string(num_threads())});
+      std::vector<std::string> worker = {self, "bench-worker", "--model", dir, "--length", len, "--batch", batch,
+                                         "--attention-type", type, "--repeat", repeat, "--warmup", warmup,
+                                         "--threads", std::to_string(num_threads())};
+      if (args.has("profile")) worker.push_back("--profile");
+      ProcessResult r = run_process(worker);
       nlohmann::json e = parse_last_json_line(r, "bench-worker " + type + " " + len);
       const int64_t L = std::stoll(len);
       const bool sparse = e["attention_type"] == "block_sparse";
@@ -161,6 +173,15 @@ int run_bench(const std::vector<std::string>& argv) {
                   double(L) * std::stod(batch) / t, flops / t / 1e9, 100.0 * flops / t / 1e9 / peak,
                   double(e["peak_rss_mb"]), torch_cols.c_str());
       std::fflush(stdout);
+      if (e.contains("profile_s")) {
+        std::string line = "        profile (s/forward):";
+        for (const auto& [stage, secs] : e["profile_s"].items()) {
+          char buf[96];
+          std::snprintf(buf, sizeof buf, " %s %.2f;", stage.c_str(), double(secs));
+          line += buf;
+        }
+        std::printf("%s\n", line.c_str());
+      }
       if (type == "block_sparse") sparse_times[len] = t;
       results.push_back(row);
     }

@@ -9,6 +9,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/command.h"
+#include "engine/core/profiler.h"
 #include "engine/core/thread_pool.h"
 #include "engine/models/bigbird_model.h"
 
@@ -26,7 +27,8 @@ double now_s() {
 
 int run_worker(const std::vector<std::string>& argv) {
   const double t_start = now_s();
-  Args args(argv, {"model", "length", "batch", "attention-type", "repeat", "warmup", "threads", "random-blocks"});
+  Args args(argv, {"model", "length", "batch", "attention-type", "repeat", "warmup", "threads", "random-blocks"},
+            {"profile"});
   set_num_threads(args.get_int("threads", 0));
   const int64_t L = args.get_int("length", 4096), B = args.get_int("batch", 1);
   const int repeat = std::max(1, args.get_int("repeat", 3)), warmup = std::max(0, args.get_int("warmup", 1));
@@ -49,6 +51,10 @@ int run_worker(const std::vector<std::string>& argv) {
   std::vector<double> times;
   attn::AttentionDecision decision;
   for (int i = 0; i < warmup + repeat; ++i) {
+    if (i == warmup && args.has("profile")) {
+      prof::reset();
+      prof::set_enabled(true);
+    }
     const double a = now_s();
     EncoderOutputs o = model.forward(in, opt);
     const double t = now_s() - a;
@@ -70,6 +76,11 @@ int run_worker(const std::vector<std::string>& argv) {
   j["load_s"] = load_s;
   j["process_s"] = now_s() - t_start;
   j["peak_rss_mb"] = double(ru.ru_maxrss) / 1024.0;
+  if (args.has("profile")) {
+    nlohmann::json p = nlohmann::json::object();
+    for (const auto& [stage, v] : prof::report()) p[stage] = v.first / repeat;
+    j["profile_s"] = p;
+  }
   std::printf("%s\n", j.dump().c_str());
   return 0;
 }

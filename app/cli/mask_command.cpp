@@ -129,8 +129,7 @@ int run_mask(const std::vector<std::string>& argv) {
     img.rgb.assign(size_t(img.width) * size_t(img.height) * 3, 0);
     for (int q = 0; q < nb; ++q)
       for (int k = 0; k < nb; ++k) {
-        const attn::BlockKind kind = full ? attn::BlockKind::Global : grid[size_t(q) * nb + k];
-        img.fill_rect(k * cell, q * cell, cell, cell, attn::color_of(kind));
+        img.fill_rect(k * cell, q * cell, cell, cell, attn::color_of(grid[size_t(q) * nb + k], full));
       }
     io::write_png(out, img);
     std::fprintf(stderr, "bigbird mask: wrote %s (%dx%d, %d blocks)\n", out.c_str(), img.width, img.height, nb);

@@ -5,6 +5,7 @@
 
 #include "engine/attention/block_sparse_attention.h"
 #include "engine/attention/dense_attention.h"
+#include "engine/core/profiler.h"
 #include "engine/core/thread_pool.h"
 #include "engine/ops/activations.h"
 #include "engine/ops/gemm.h"
@@ -71,15 +72,18 @@ EncoderResult run_bigbird_encoder(const BigBirdEncoderWeights& w, const ModelCon
   EncoderResult res;
   // [batch*len, H]: word + token type + position, then LayerNorm (dropout is off at inference).
   Tensor x = Tensor::uninitialized({B, L, H});
-  parallel_for(0, rows, [&](int64_t r) {
-    const int64_t pos = r % L;
-    const float* we = w.word + pass.input_ids[r] * H;
-    const float* te = w.token_type + pass.token_type_ids[r] * H;
-    const float* pe = w.position + pos * H;
-    float* out = x.data() + r * H;
-    for (int64_t i = 0; i < H; ++i) out[i] = we[i] + te[i] + pe[i];
-  }, 64);
-  ops::layer_norm(x.data(), w.emb_ln_g, w.emb_ln_b, x.data(), rows, H, eps);
+  {
+    prof::Scope scope("embeddings");
+    parallel_for(0, rows, [&](int64_t r) {
+      const int64_t pos = r % L;
+      const float* we = w.word + pass.input_ids[r] * H;
+      const float* te = w.token_type + pass.token_type_ids[r] * H;
+      const float* pe = w.position + pos * H;
+      float* out = x.data() + r * H;
+      for (int64_t i = 0; i < H; ++i) out[i] = we[i] + te[i] + pe[i];
+    }, 64);
+    ops::layer_norm(x.data(), w.emb_ln_g, w.emb_ln_b, x.data(), rows, H, eps);
+  }
   if (pass.keep_hidden_states) res.hidden_states.push_back(x.clone());
 
   Tensor q = Tensor::uninitialized({rows, H}), k = Tensor::uninitialized({rows, H});
@@ -88,9 +92,12 @@ EncoderResult run_bigbird_encoder(const BigBirdEncoderWeights& w, const ModelCon
 
   for (int l = 0; l < int(w.layers.size()); ++l) {
     const BigBirdLayerWeights& lw = w.layers[size_t(l)];
-    ops::linear(x.data(), rows, H, lw.q_w, H, lw.q_b, q.data());
-    ops::linear(x.data(), rows, H, lw.k_w, H, lw.k_b, k.data());
-    ops::linear(x.data(), rows, H, lw.v_w, H, lw.v_b, v.data());
+    {
+      prof::Scope scope("q/k/v projections");
+      ops::linear(x.data(), rows, H, lw.q_w, H, lw.q_b, q.data());
+      ops::linear(x.data(), rows, H, lw.k_w, H, lw.k_b, k.data());
+      ops::linear(x.data(), rows, H, lw.v_w, H, lw.v_b, v.data());
+    }
 
     attn::BlockPattern pattern;
     if (sparse) {
@@ -108,54 +115,68 @@ EncoderResult run_bigbird_encoder(const BigBirdEncoderWeights& w, const ModelCon
     const bool capture = pass.capture.wants(l);
     if (capture) res.attentions.emplace_back(size_t(B));
 
-    for (int64_t b = 0; b < B; ++b) {
-      const int64_t off = b * L * H;
-      const float* mask = pass.mask + b * L;
-      attn::AttentionMap* cap = capture ? &res.attentions.back()[size_t(b)] : nullptr;
-      if (pass.decision.type == attn::AttentionType::BlockSparse) {
-        attn::BlockSparseArgs a;
-        a.q = q.data() + off;
-        a.k = k.data() + off;
-        a.v = v.data() + off;
-        a.ldq = a.ldkv = a.ldc = H;
-        a.heads = heads;
-        a.head_dim = int(d);
-        a.pattern = &pattern;
-        a.mask = mask;
-        a.ctx = ctx.data() + off;
-        a.capture = cap;
-        attn::block_sparse_attention(a);
-      } else {
-        attn::DenseAttentionArgs a;
-        a.q = q.data() + off;
-        a.k = k.data() + off;
-        a.v = v.data() + off;
-        a.ldq = a.ldkv = a.ldc = H;
-        a.query_len = a.key_len = L;
-        a.heads = heads;
-        a.head_dim = int(d);
-        a.key_mask = mask;
-        a.ctx = ctx.data() + off;
-        a.capture = cap;
-        if (sparse) {  // simulated_sparse: -10000 everywhere, like the block-sparse path
-          a.simulated_pattern = &pattern;
-          a.query_mask = mask;
-          a.mask_penalty = -10000.0f;
+    {
+      prof::Scope scope("attention");
+      for (int64_t b = 0; b < B; ++b) {
+        const int64_t off = b * L * H;
+        const float* mask = pass.mask + b * L;
+        attn::AttentionMap* cap = capture ? &res.attentions.back()[size_t(b)] : nullptr;
+        if (pass.decision.type == attn::AttentionType::BlockSparse) {
+          attn::BlockSparseArgs a;
+          a.q = q.data() + off;
+          a.k = k.data() + off;
+          a.v = v.data() + off;
+          a.ldq = a.ldkv = a.ldc = H;
+          a.heads = heads;
+          a.head_dim = int(d);
+          a.pattern = &pattern;
+          a.mask = mask;
+          a.ctx = ctx.data() + off;
+          a.capture = cap;
+          attn::block_sparse_attention(a);
         } else {
-          a.mask_penalty = std::numeric_limits<float>::lowest();  // HF extended attention mask
+          attn::DenseAttentionArgs a;
+          a.q = q.data() + off;
+          a.k = k.data() + off;
+          a.v = v.data() + off;
+          a.ldq = a.ldkv = a.ldc = H;
+          a.query_len = a.key_len = L;
+          a.heads = heads;
+          a.head_dim = int(d);
+          a.key_mask = mask;
+          a.ctx = ctx.data() + off;
+          a.capture = cap;
+          if (sparse) {  // simulated_sparse: -10000 everywhere, like the block-sparse path
+            a.simulated_pattern = &pattern;
+            a.query_mask = mask;
+            a.mask_penalty = -10000.0f;
+          } else {
+            a.mask_penalty = std::numeric_limits<float>::lowest();  // HF extended attention mask
+          }
+          attn::dense_attention(a);
         }
-        attn::dense_attention(a);
       }
     }
-
-    ops::linear(ctx.data(), rows, H, lw.o_w, H, lw.o_b, tmp.data());
-    add_inplace(tmp.data(), x.data(), rows * H);
-    ops::layer_norm(tmp.data(), lw.ln1_g, lw.ln1_b, tmp.data(), rows, H, eps);  // tmp = x1
-    ops::linear(tmp.data(), rows, H, lw.ff1_w, I, lw.ff1_b, ff.data());
-    ops::activation(c.hidden_act, ff.data(), rows * I);
-    ops::linear(ff.data(), rows, I, lw.ff2_w, H, lw.ff2_b, x.data());
-    add_inplace(x.data(), tmp.data(), rows * H);
-    ops::layer_norm(x.data(), lw.ln2_g, lw.ln2_b, x.data(), rows, H, eps);
+    {
+      prof::Scope scope("attention output + LayerNorm");
+      ops::linear(ctx.data(), rows, H, lw.o_w, H, lw.o_b, tmp.data());
+      add_inplace(tmp.data(), x.data(), rows * H);
+      ops::layer_norm(tmp.data(), lw.ln1_g, lw.ln1_b, tmp.data(), rows, H, eps);  // tmp = x1
+    }
+    {
+      prof::Scope scope("FFN in");
+      ops::linear(tmp.data(), rows, H, lw.ff1_w, I, lw.ff1_b, ff.data());
+    }
+    {
+      prof::Scope scope("activation");
+      ops::activation(c.hidden_act, ff.data(), rows * I);
+    }
+    {
+      prof::Scope scope("FFN out + LayerNorm");
+      ops::linear(ff.data(), rows, I, lw.ff2_w, H, lw.ff2_b, x.data());
+      add_inplace(x.data(), tmp.data(), rows * H);
+      ops::layer_norm(x.data(), lw.ln2_g, lw.ln2_b, x.data(), rows, H, eps);
+    }
     if (pass.keep_hidden_states) res.hidden_states.push_back(x.clone());
   }
   res.hidden = std::move(x);

@@ -11,7 +11,9 @@
 namespace bb {
 
 enum class Activation { GeluNew, GeluFast, Gelu, Relu, Tanh };
-Activation parse_activation(const std::string& s);  // gelu_new|gelu_fast|gelu_pytorch_tanh|gelu|relu|tanh
+// gelu_new|gelu_fast|gelu_pytorch_tanh|gelu|relu|tanh; gelu_pytorch_tanh is the same tanh-GELU as
+// gelu_new and maps to GeluNew. Throws bb::Error listing the accepted names.
+Activation parse_activation(const std::string& s);
 std::string to_string(Activation a);
 
 enum class ModelFamily { BigBird, BigBirdPegasus };
@@ -35,9 +37,12 @@ struct ModelConfig {
   attn::AttentionType attention_type = attn::AttentionType::BlockSparse;
   int block_size = 64;
   int num_random_blocks = 3;
-  double hidden_dropout_prob = 0.1, attention_probs_dropout_prob = 0.1;
+  double hidden_dropout_prob = 0.1, attention_probs_dropout_prob = 0.1;  // Pegasus: dropout, attention_dropout
   double classifier_dropout = -1;  // -1 = null in config.json
+  double activation_dropout = 0.0;   // Pegasus only
+  double initializer_range = 0.02;   // Pegasus: init_std
 
+  // -1 = null / absent (Pegasus has no sep_token_id, BigBird no decoder_start_token_id).
   int64_t pad_token_id = 0, bos_token_id = 1, eos_token_id = 2, sep_token_id = 66;
   int64_t decoder_start_token_id = 2;
   bool tie_word_embeddings = true;
@@ -52,10 +57,24 @@ struct ModelConfig {
   int num_labels() const { return id2label.empty() ? 2 : int(id2label.size()); }
 
   int64_t head_dim() const { return hidden_size / num_attention_heads; }
+
+  // Keys of config.json that are not modelled above (torch_dtype, transformers_version, label2id,
+  // generation settings such as num_beams / length_penalty / max_length, layerdrop, ...): key ->
+  // the value as JSON text. config_to_json writes them back unchanged.
+  std::map<std::string, std::string> extra;
 };
 
+// The defaults of HF's BigBirdConfig / BigBirdPegasusConfig (what a key absent from config.json means).
+// Use this rather than ModelConfig{} for Pegasus.
+ModelConfig hf_default_config(ModelFamily family);
+
+// Parses and validates (positive sizes, hidden divisible by heads, known activation and attention
+// type, block_size > 0, token ids inside the vocabulary, id2label keys 0..N-1, no duplicate keys).
+// Every error is one line "<label>: key "<key>": <reason>".
 ModelConfig parse_config_json(const std::string& json_text, const std::string& label);  // throws bb::Error
 ModelConfig load_config(const std::string& path);  // path to config.json
-std::string config_to_json(const ModelConfig& c);  // HF-compatible config.json text
+// HF-compatible config.json text: HF's own layout (indent 2, sorted keys, ASCII, trailing newline),
+// with the family's key names (d_model, encoder_layers, ... for Pegasus) and `extra` kept.
+std::string config_to_json(const ModelConfig& c);
 
 }  // namespace bb

@@ -39,11 +39,18 @@ class Tokenizer {
   virtual std::string id_to_piece(int32_t id) const = 0;  // throws bb::Error when out of range
   virtual std::optional<int32_t> piece_to_id(const std::string& piece) const = 0;
 
-  // The tokenizer's own segmentation, no special tokens added (fixture mode "raw_pieces").
+  // The tokenizer's own segmentation, no special tokens added (fixture mode "raw_pieces"):
+  //   SentencePiece flavors: the model alone on the whole text (special strings are not cut out;
+  //   PegasusHF reports the ids shifted by 103); WordPiece: HF BertTokenizer.tokenize (special
+  //   strings are cut out). Offsets are filled for every token.
   virtual Encoding encode_raw(const std::string& text) const = 0;
   // What HF `tokenizer(text[, pair])` returns as input_ids (fixture mode "hf_model_inputs").
+  // Offsets of pair tokens index `pair`. PegasusTF: same as encode_raw (TF adds no EOS); a pair is an error.
   virtual Encoding encode(const std::string& text, const std::optional<std::string>& pair = std::nullopt) const = 0;
-  // Text for ids, skipping pad/cls/sep/eos when skip_special is set.
+  // Text for ids, skipping pad/cls/sep/bos/eos when skip_special is set ([MASK] and unk stay).
+  // Like HF's slow decode, special strings are separate words; BigBird removes the space before
+  // [MASK]/[SEP]; HF's clean_up_tokenization_spaces is not applied. PegasusTF keeps "<n>" as text
+  // (see pegasus_tf_postprocess).
   virtual std::string decode(const std::vector<int32_t>& ids, bool skip_special = true) const = 0;
 };
 
@@ -52,8 +59,17 @@ void validate_utf8(const std::string& text);
 
 // Loads a vocabulary: *.model (SentencePiece) or vocab.txt (WordPiece). Flavor is detected
 // from the file (pegasus.model: 96103 pieces with "<n>" at 106 -> PegasusHF) unless given.
+// WordPiece reads "<prefix>special_tokens_map.json" / "<prefix>tokenizer_config.json" next to
+// "<prefix>vocab.txt" when present (KoBigBird's lives in resources/vocab as kobigbird-*).
+// Errors (missing/empty/garbage file, wrong layout for the requested flavor) are bb::Error.
 std::unique_ptr<Tokenizer> load_tokenizer(const std::string& path, std::optional<Flavor> flavor = std::nullopt);
 Flavor parse_flavor(const std::string& s);  // bigbird|pegasus-hf|pegasus-tf|wordpiece
 std::string to_string(Flavor f);
+
+// BigBird-Pegasus TF convention (run_summarization.py), applied to a document before PegasusTF
+// encoding: "\n" -> "<n>", then re.sub(r" ([<\[]\S+[>\]])", r"\1", text). Validates UTF-8.
+std::string pegasus_tf_preprocess(const std::string& text);
+// The reverse for generated text: every "<n>" becomes "\n".
+std::string pegasus_tf_postprocess(const std::string& text);
 
 }  // namespace bb::tok

@@ -96,8 +96,9 @@ void run_case(const std::string& name) {
     I32Tensor ref = want.read_i32(n);
     EXPECT_EQ(got.random_tables[l].index, std::vector<int32_t>(ref.data(), ref.data() + ref.numel())) << n;
   }
-  if (got.decision.type != attn::AttentionType::OriginalFull)
+  if (got.decision.type != attn::AttentionType::OriginalFull) {
     EXPECT_TRUE(want.contains("rand_attn.layer0"));
+  }
 }
 
 }  // namespace
