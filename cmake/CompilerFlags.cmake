@@ -5,6 +5,9 @@ add_library(bigbird_warnings INTERFACE)
 target_compile_options(bigbird_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter)
 
 add_library(bigbird_arch INTERFACE)
+# The kernels never read floating-point exception flags; without this gcc refuses to vectorise the
+# float->int conversion inside fast::exp, and GELU/softmax run scalar.
+target_compile_options(bigbird_arch INTERFACE -fno-trapping-math)
 if(BIGBIRD_ARCH)
   target_compile_options(bigbird_arch INTERFACE -march=${BIGBIRD_ARCH})
 endif()

@@ -91,16 +91,12 @@ struct SafetensorsFile::Impl {
   uint64_t size = 0;
   uint64_t header_len = 0;
   const uint8_t* data = nullptr;  // start of the data section
-  void* map = nullptr;
-  size_t map_len = 0;
+  // The mapping is shared with zero-copy tensors (map_f32), so it outlives this object when needed.
+  std::shared_ptr<void> mapping;
   std::vector<uint8_t> owned;  // from_bytes()
   std::vector<TensorInfo> tensors;
   std::unordered_map<std::string, size_t> index;
   std::map<std::string, std::string> metadata;
-
-  ~Impl() {
-    if (map) ::munmap(map, map_len);
-  }
 
   [[noreturn]] void fail(const std::string& message) const { throw Error(path + ": " + message); }
   [[noreturn]] void fail_tensor(const std::string& name, const std::string& message) const {
@@ -276,14 +272,16 @@ SafetensorsFile SafetensorsFile::open(const std::string& path) {
   }
   impl->size = uint64_t(st.st_size);
   if (impl->size >= 8) {
-    void* p = ::mmap(nullptr, size_t(impl->size), PROT_READ, MAP_PRIVATE, fd, 0);
+    // Private + writable: zero-copy tensors may be modified (training) by copy-on-write; the file
+    // itself is never written.
+    void* p = ::mmap(nullptr, size_t(impl->size), PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
       const int err = errno;
       ::close(fd);
       throw Error("cannot map " + path + ": " + std::strerror(err));
     }
-    impl->map = p;
-    impl->map_len = size_t(impl->size);
+    const size_t len = size_t(impl->size);
+    impl->mapping = std::shared_ptr<void>(p, [len](void* q) { ::munmap(q, len); });
     impl->bytes = static_cast<const uint8_t*>(p);
   }
   ::close(fd);  // the mapping stays valid
@@ -363,6 +361,14 @@ Tensor SafetensorsFile::read_f32(const std::string& name) const {
       impl_->fail_tensor(name, std::string("is ") + dtype_name(t.dtype) + "; a float read needs F32, F16, BF16 or F64");
   }
   return out;
+}
+
+Tensor SafetensorsFile::map_f32(const std::string& name) const {
+  const TensorInfo& t = impl_->info(name);
+  const uint8_t* p = impl_->begin_of(t);
+  if (t.dtype != DType::F32 || !impl_->mapping || reinterpret_cast<uintptr_t>(p) % alignof(float) != 0)
+    return read_f32(name);
+  return Tensor::view(t.shape, reinterpret_cast<float*>(const_cast<uint8_t*>(p)), impl_->mapping);
 }
 
 namespace {

@@ -58,6 +58,9 @@ class SafetensorsFile {
   // read_i64 and read_i32 accept every integer dtype and BOOL; a value that does not fit the result
   // type (U64 > 2^63-1, I64 outside int32, ...) or a BOOL byte other than 0/1 is an error naming it.
   Tensor read_f32(const std::string& name) const;
+  // Like read_f32, but an aligned F32 tensor of a mapped file is returned without a copy: it shares
+  // the (private, copy-on-write) mapping, which stays alive as long as the tensor does.
+  Tensor map_f32(const std::string& name) const;
   I64Tensor read_i64(const std::string& name) const;
   I32Tensor read_i32(const std::string& name) const;
 

@@ -55,7 +55,7 @@ ParameterStore load_safetensors_parameters(const std::vector<std::string>& files
                             info.dtype == io::DType::BF16 || info.dtype == io::DType::F64;
       if (!floating) continue;
       if (store.has(info.name)) throw Error(path + ": tensor '" + info.name + "' appears in more than one file");
-      store.set(info.name, f.read_f32(info.name));
+      store.set(info.name, f.map_f32(info.name));
     }
   }
   return store;
