@@ -20,7 +20,7 @@
 #include "engine/core/error.h"
 #include "engine/io/half_float.h"
 #include "engine/io/json_strict.h"
-#include "engine/io/utf8.h"
+#include "engine/core/utf8.h"
 
 static_assert(std::endian::native == std::endian::little, "safetensors data is little-endian");
 

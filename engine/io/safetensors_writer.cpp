@@ -10,7 +10,7 @@
 #include "engine/io/half_float.h"
 #include "engine/io/json_strict.h"
 #include "engine/io/safetensors.h"
-#include "engine/io/utf8.h"
+#include "engine/core/utf8.h"
 
 namespace bb::io {
 

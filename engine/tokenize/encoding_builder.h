@@ -5,7 +5,7 @@
 #include <string>
 
 #include "engine/tokenize/tokenizer.h"
-#include "engine/tokenize/utf8.h"
+#include "engine/core/utf8.h"
 
 namespace bb::tok {
 

@@ -2,7 +2,7 @@
 // (run_summarization.py) for BigBird-Pegasus, which the raw pegasus.model ids assume.
 #include "engine/tokenize/tokenizer.h"
 #include "engine/tokenize/unicode_props.h"
-#include "engine/tokenize/utf8.h"
+#include "engine/core/utf8.h"
 
 namespace bb::tok {
 

@@ -13,7 +13,7 @@
 #include "engine/tokenize/encoding_builder.h"
 #include "engine/tokenize/special_split.h"
 #include "engine/tokenize/tokenizer_factories.h"
-#include "engine/tokenize/utf8.h"
+#include "engine/core/utf8.h"
 
 namespace bb::tok {
 

@@ -2,19 +2,19 @@
 #include <gtest/gtest.h>
 
 #include "engine/io/json_strict.h"
-#include "engine/io/utf8.h"
+#include "engine/core/utf8.h"
 #include "tests/engine/io/io_test_util.h"
 
 using bb::testing::error_of;
 namespace io = bb::io;
 
 TEST(Utf8, AcceptsValidSequences) {
-  EXPECT_TRUE(io::is_valid_utf8(""));
-  EXPECT_TRUE(io::is_valid_utf8("plain ascii \x7F"));
-  EXPECT_TRUE(io::is_valid_utf8("\xC2\x80 \xDF\xBF"));                  // U+0080, U+07FF
-  EXPECT_TRUE(io::is_valid_utf8("\xE0\xA0\x80 \xED\x9F\xBF \xEE\x80\x80"));  // U+0800, U+D7FF, U+E000
-  EXPECT_TRUE(io::is_valid_utf8("\xF0\x90\x80\x80 \xF4\x8F\xBF\xBF"));    // U+10000, U+10FFFF
-  EXPECT_TRUE(io::is_valid_utf8(std::string_view("a\0b", 3)));
+  EXPECT_TRUE(bb::is_valid_utf8(""));
+  EXPECT_TRUE(bb::is_valid_utf8("plain ascii \x7F"));
+  EXPECT_TRUE(bb::is_valid_utf8("\xC2\x80 \xDF\xBF"));                  // U+0080, U+07FF
+  EXPECT_TRUE(bb::is_valid_utf8("\xE0\xA0\x80 \xED\x9F\xBF \xEE\x80\x80"));  // U+0800, U+D7FF, U+E000
+  EXPECT_TRUE(bb::is_valid_utf8("\xF0\x90\x80\x80 \xF4\x8F\xBF\xBF"));    // U+10000, U+10FFFF
+  EXPECT_TRUE(bb::is_valid_utf8(std::string_view("a\0b", 3)));
 }
 
 TEST(Utf8, RejectsMalformedSequencesAtTheRightOffset) {
@@ -34,7 +34,7 @@ TEST(Utf8, RejectsMalformedSequencesAtTheRightOffset) {
   };
   for (const auto& [text, at] : bad) {
     size_t off = 999;
-    EXPECT_FALSE(io::is_valid_utf8(text, &off)) << text;
+    EXPECT_FALSE(bb::is_valid_utf8(text, &off)) << text;
     EXPECT_EQ(off, at) << text;
   }
 }

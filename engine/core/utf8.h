@@ -1,11 +1,12 @@
 #pragma once
 // UTF-8 decoding with positions: every tokenizer reports offsets both in code points and in bytes.
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
-namespace bb::tok {
+namespace bb {
 
 // Code points of a (validated) UTF-8 string and where each one starts; byte_at has one extra
 // entry, the total byte length, so code point i spans [byte_at[i], byte_at[i+1]).
@@ -14,9 +15,11 @@ struct DecodedText {
   std::vector<int64_t> byte_at;
 };
 
-// Strict decoder: rejects overlong forms, surrogates and values above U+10FFFF.
-// Returns the byte offset of the first invalid sequence, or -1 when `s` is valid.
+// Strict decoder (RFC 3629, the rule of Rust's str::from_utf8): rejects overlong forms, surrogates
+// and values above U+10FFFF. Returns the byte offset of the first invalid sequence, or -1 when valid.
 int64_t find_invalid_utf8(std::string_view s);
+// Same rule as a predicate; *bad_offset receives the first bad byte.
+bool is_valid_utf8(std::string_view s, size_t* bad_offset = nullptr);
 
 DecodedText decode_utf8(std::string_view s);  // `s` must be valid UTF-8
 void append_utf8(std::string& out, char32_t c);
@@ -32,4 +35,4 @@ class ByteToCodePoint {
   std::vector<int64_t> cp_of_byte_;  // size = bytes + 1
 };
 
-}  // namespace bb::tok
+}  // namespace bb

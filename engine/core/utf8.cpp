@@ -1,11 +1,10 @@
-#include "engine/tokenize/utf8.h"
+#include "engine/core/utf8.h"
 
 #include <cstdio>
 
 #include "engine/core/error.h"
-#include "engine/tokenize/tokenizer.h"
 
-namespace bb::tok {
+namespace bb {
 
 namespace {
 
@@ -41,6 +40,12 @@ int decode_one(std::string_view s, size_t i, char32_t* out) {
 
 }  // namespace
 
+bool is_valid_utf8(std::string_view s, size_t* bad_offset) {
+  const int64_t bad = find_invalid_utf8(s);
+  if (bad >= 0 && bad_offset) *bad_offset = size_t(bad);
+  return bad < 0;
+}
+
 int64_t find_invalid_utf8(std::string_view s) {
   char32_t cp;
   for (size_t i = 0; i < s.size();) {
@@ -49,15 +54,6 @@ int64_t find_invalid_utf8(std::string_view s) {
     i += len;
   }
   return -1;
-}
-
-void validate_utf8(const std::string& text) {
-  const int64_t bad = find_invalid_utf8(text);
-  if (bad < 0) return;
-  char byte[8];
-  std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned char>(text[bad]));
-  throw Error("text is not valid UTF-8: invalid sequence starting with byte " + std::string(byte) +
-              " at byte offset " + std::to_string(bad));
 }
 
 DecodedText decode_utf8(std::string_view s) {
@@ -116,4 +112,4 @@ int64_t ByteToCodePoint::operator()(int64_t byte) const {
   return cp_of_byte_[byte];
 }
 
-}  // namespace bb::tok
+}  // namespace bb
