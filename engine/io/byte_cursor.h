@@ -21,6 +21,7 @@ class ByteCursor {
   size_t size() const { return bytes_.size(); }
   size_t remaining() const { return bytes_.size() - pos_; }
   bool at_end() const { return pos_ >= bytes_.size(); }
+  std::span<const uint8_t> rest() const { return bytes_.subspan(pos_); }
   const std::string& label() const { return label_; }
 
   void seek(size_t pos, const char* what) {

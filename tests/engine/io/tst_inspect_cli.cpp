@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "engine/io/atomic_file.h"
@@ -115,11 +116,11 @@ TEST(InspectCli, AbuseFileFailsWithOneLine) {
 
 TEST(InspectCli, OtherFailuresAreOneLineToo) {
   const std::pair<std::vector<std::string>, std::string> cases[] = {
-      {{"inspect", kData + "/nope"}, kData + "/nope: no such file or directory"},
-      {{"inspect", kData + "/checkpoints/pytorch/gopickle/tensor_float32_proto2_zip.pt"},
-       "pytorch-zip checkpoints are not supported by inspect yet"},
+      {{"inspect", kData + "/nope"}, kData + "/nope: no such file, directory or cached Hugging Face model"},
+      {{"inspect", kData + "/checkpoints/extra/malicious_os_system.pt"}, "global \"posix.system\" is not allowed"},
+      {{"inspect", kData + "/checkpoints/extra/torchscript_traced.pt"}, "TorchScript archive"},
       {{"inspect", kData + "/checkpoints/safetensors/expected.json"}, "not a recognised checkpoint"},
-      {{"inspect", kData + "/checkpoints"}, "no config.json in this directory"},
+      {{"inspect", kData + "/checkpoints"}, "no model weights found"},
       {{"inspect"}, "inspect needs exactly one PATH"},
       {{"inspect", "a", "--bogus"}, "unknown option --bogus"},
   };
@@ -136,5 +137,60 @@ TEST(InspectCli, HelpListsTheCommand) {
   EXPECT_NE(r.out.find("inspect"), std::string::npos);
   const CliResult h = run_cli({"inspect", "--help"});
   EXPECT_EQ(h.code, 0);
-  EXPECT_NE(h.out.find("usage: bigbird inspect PATH [--json]"), std::string::npos);
+  EXPECT_NE(h.out.find("usage: bigbird inspect PATH [--config FILE] [--json]"), std::string::npos);
+}
+
+TEST(InspectCli, EveryGoldenMatchesItsConfig) {
+  for (const auto& e : std::filesystem::directory_iterator(kData + "/hf-golden")) {
+    if (!e.is_directory()) continue;
+    SCOPED_TRACE(e.path().string());
+    const CliResult r = run_cli({"inspect", e.path().string(), "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const json j = json::parse(r.out);
+    const json c = j["config_check"];
+    EXPECT_EQ(c["missing"].size(), 0u) << c.dump();
+    EXPECT_EQ(c["unexpected"].size(), 0u) << c.dump();
+    EXPECT_EQ(c["shape_mismatches"].size(), 0u) << c.dump();
+    EXPECT_EQ(c["present"].get<size_t>() + c["tied"].size() + c["absent_optional"].size(), c["expected"].get<size_t>()) << c.dump();
+    int64_t params = 0;
+    for (const auto& t : j["tensors"]) params += bb::shape_numel(t["shape"].get<bb::Shape>());
+    EXPECT_EQ(c["estimated_memory_bytes"].get<int64_t>(), params * 4);  // all F32, tied copies shared
+  }
+}
+
+TEST(InspectCli, PyTorchFileWithItsViews) {
+  const std::string path = kData + "/checkpoints/pytorch/generated_torch_1.13.1/edge_cases_legacy.pt";
+  const CliResult r = run_cli({"inspect", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("format:       pytorch-legacy"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("note:         one shared storage: contig, row_slice_offset, transposed, col_slice"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("expand_3e9_i8"), std::string::npos);
+  EXPECT_NE(r.out.find("[3000000000]"), std::string::npos);  // listed; never materialised
+}
+
+TEST(InspectCli, GoogleBertTensorFlowIndexAgainstABigBirdConfig) {
+  // The real Chinese BERT-Base TF index (names BigBird's bert/... checkpoints share) mapped onto
+  // BigBirdForPreTraining: every HF parameter found, kernels transposed, no leftovers.
+  bb::testing::TempDir dir;
+  bb::io::write_file_atomic(dir.file("config.json"), std::string(R"({"architectures": ["BigBirdForPreTraining"],
+    "model_type": "big_bird", "attention_type": "original_full", "hidden_size": 768, "intermediate_size": 3072,
+    "num_attention_heads": 12, "num_hidden_layers": 12, "max_position_embeddings": 512, "type_vocab_size": 2,
+    "vocab_size": 21128, "sep_token_id": 102})"));
+  const std::string index = kData + "/checkpoints/tensorflow/index_only/bert_chinese_L-12_H-768_A-12.bert_model.ckpt.index";
+  const CliResult r = run_cli({"inspect", index, "--config", dir.file("config.json"), "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const json j = json::parse(r.out);
+  EXPECT_EQ(j["format"], "tensorflow-bundle");
+  EXPECT_EQ(j["tensor_count"], 206);
+  const json c = j["config_check"];
+  EXPECT_EQ(c["expected"], 208);
+  EXPECT_EQ(c["present"], 206);
+  EXPECT_EQ(c["tied"], json::array({"cls.predictions.decoder.weight", "cls.predictions.decoder.bias"}));
+  EXPECT_EQ(c["missing"].size(), 0u) << c.dump();
+  EXPECT_EQ(c["unexpected"].size(), 0u) << c.dump();
+  EXPECT_EQ(c["shape_mismatches"].size(), 0u) << c.dump();
+  EXPECT_EQ(c["estimated_memory_bytes"], int64_t(j["parameter_count"]) * 4);
+  bool missing_note = false;
+  for (const auto& n : j["notes"]) missing_note = missing_note || n.get<std::string>().find("data file missing") != std::string::npos;
+  EXPECT_TRUE(missing_note);
 }
