@@ -1,0 +1,22 @@
+#pragma once
+// Summarization pairs from JSON Lines (default fields "document" and "summary"; CSV/TSV work too).
+// Reading and validation only: training needs the BigBird-Pegasus encoder-decoder, which the
+// trainer does not drive yet (`bigbird finetune --task summarize` says so).
+#include <string>
+#include <vector>
+
+#include "engine/train/data/text_table.h"
+
+namespace bb::train {
+
+struct SummaryPair {
+  int64_t line = 0;
+  std::string document, summary;
+};
+
+// Empty documents or summaries are errors naming file:line; an empty file is an error.
+std::vector<SummaryPair> load_summarization(const std::string& path, const std::string& document_column = "document",
+                                            const std::string& summary_column = "summary",
+                                            TableFormat format = TableFormat::Auto);
+
+}  // namespace bb::train
