@@ -12,8 +12,9 @@ constexpr float kTitleSize = 19.0f;
 constexpr float kMonoSize = 14.0f;
 
 // Latin-1 plus the arrows, dashes and comparison signs the views print.
-const ImWchar kGlyphRanges[] = {0x0020, 0x00FF, 0x2013, 0x2014, 0x2026, 0x2026, 0x2190, 0x2193,
-                                0x2264, 0x2265, 0x25A0, 0x25A0, 0};
+// Latin-1, Latin Extended-A, general punctuation (curly quotes, dashes), arrows, maths and shapes.
+const ImWchar kGlyphRanges[] = {0x0020, 0x017F, 0x2010, 0x2044, 0x2190, 0x21FF, 0x2200, 0x22FF,
+                                0x25A0, 0x25FF, 0x1D40, 0x1D40, 0};
 
 QString findFont(const char* file) {
   for (const char* dir : {"/usr/share/fonts/truetype/dejavu/", "/usr/share/fonts/dejavu/",
@@ -42,19 +43,20 @@ ImFont* font(FontRole role) {
   return i < atlas->Fonts.Size ? atlas->Fonts[i] : ImGui::GetFont();
 }
 
-bool loadFonts(float dpr) {
+bool loadFonts(float dpr, float uiScale) {
   ImGuiIO& io = ImGui::GetIO();
   io.Fonts->Clear();
   // The order matches FontRole.
-  ImFont* regular = addFont("DejaVuSans.ttf", kRegularSize, dpr);
-  ImFont* bold = regular ? addFont("DejaVuSans-Bold.ttf", kRegularSize, dpr) : nullptr;
-  ImFont* title = bold ? addFont("DejaVuSans-Bold.ttf", kTitleSize, dpr) : nullptr;
-  ImFont* mono = title ? addFont("DejaVuSansMono.ttf", kMonoSize, dpr) : nullptr;
+  const float s = dpr * uiScale;  // rasterise at device pixels
+  ImFont* regular = addFont("DejaVuSans.ttf", kRegularSize, s);
+  ImFont* bold = regular ? addFont("DejaVuSans-Bold.ttf", kRegularSize, s) : nullptr;
+  ImFont* title = bold ? addFont("DejaVuSans-Bold.ttf", kTitleSize, s) : nullptr;
+  ImFont* mono = title ? addFont("DejaVuSansMono.ttf", kMonoSize, s) : nullptr;
   const bool found = regular && bold && title && mono;
   if (!found) {
     io.Fonts->Clear();
     ImFontConfig cfg;
-    cfg.SizePixels = 13.0f * dpr;
+    cfg.SizePixels = 13.0f * s;
     io.Fonts->AddFontDefault(&cfg);
   }
   io.FontGlobalScale = 1.0f / dpr;
@@ -62,7 +64,8 @@ bool loadFonts(float dpr) {
   return found;
 }
 
-void applyStudioStyle() {
+void applyStudioStyle(float uiScale) {
+  ImGui::GetStyle() = ImGuiStyle();
   ImGui::StyleColorsDark();
   ImGuiStyle& s = ImGui::GetStyle();
   s.WindowPadding = ImVec2(14, 12);
@@ -130,6 +133,7 @@ void applyStudioStyle() {
   c[ImGuiCol_TextSelectedBg] = rgb(96, 150, 220, 0.35f);
   c[ImGuiCol_NavHighlight] = rgb(96, 150, 220);
   c[ImGuiCol_ModalWindowDimBg] = rgb(0, 0, 0, 0.5f);
+  if (uiScale != 1.0f) s.ScaleAllSizes(uiScale);
 }
 
 }  // namespace bb::ui

@@ -8,9 +8,15 @@
 #include <QOpenGLContext>
 #include <QOpenGLFunctions>
 #include <algorithm>
+#include <cmath>
 
+#include <QScreen>
+#include <QWindow>
+
+#include "ui/gl_texture.h"
 #include "ui/imgui_qt_input.h"
 #include "ui/imgui_style.h"
+#include "ui/svg_export.h"
 
 namespace bb::ui {
 
@@ -70,9 +76,12 @@ ImGuiWidget::ImGuiWidget(QWidget* parent) : QOpenGLWidget(parent) {
 ImGuiWidget::~ImGuiWidget() {
   if (QOpenGLContext* ctx = context()) disconnect(ctx, nullptr, this, nullptr);
   makeCurrent();
+  setCurrentGlGeneration(backendReady_ ? glGeneration_ : -1);
+  ImGui::SetCurrentContext(context_);
+  views_.clear();  // their textures belong to this context
   shutdownBackend();
+  setCurrentGlGeneration(-1);
   doneCurrent();
-  views_.clear();
   ImGui::DestroyContext(context_);
 }
 
@@ -89,6 +98,7 @@ void ImGuiWidget::initializeGL() {
   ImGui::SetCurrentContext(context_);
   ImGui_ImplOpenGL3_Init("#version 330 core");
   backendReady_ = true;
+  glGeneration_ = newGlGeneration();
   connect(context(), &QOpenGLContext::aboutToBeDestroyed, this, [this] {
     makeCurrent();
     shutdownBackend();
@@ -103,6 +113,12 @@ void ImGuiWidget::resizeGL(int, int) { requestFrames(); }
 
 void ImGuiWidget::showEvent(QShowEvent* e) {
   QOpenGLWidget::showEvent(e);
+  // Moving to a screen with another device pixel ratio: the next frame rebuilds the fonts.
+  if (QWindow* w = window()->windowHandle(); w && w != screenWindow_) {
+    disconnect(screenConnection_);
+    screenConnection_ = connect(w, &QWindow::screenChanged, this, [this] { requestFrames(); });
+    screenWindow_ = w;
+  }
   requestFrames();
 }
 
@@ -113,8 +129,37 @@ void ImGuiWidget::hideEvent(QHideEvent* e) {
 
 void ImGuiWidget::requestFrames(int n) {
   framesLeft_ = std::max(framesLeft_, n);
+  frameTimer_.setInterval(16);
   if (!frameTimer_.isActive()) frameTimer_.start();
   update();
+}
+
+void ImGuiWidget::setSplit(std::vector<float> fractions) {
+  split_ = std::move(fractions);
+  requestFrames();
+}
+
+void ImGuiWidget::setUiScale(float scale) {
+  uiScale_ = std::clamp(scale, 0.5f, 3.0f);
+  requestFrames();
+}
+
+std::string ImGuiWidget::grabSvg() {
+  // Anti-aliased edges are alpha fringes SVG cannot express; draw one frame without them.
+  ImGui::SetCurrentContext(context_);
+  ImGuiStyle& style = ImGui::GetStyle();
+  const bool lines = style.AntiAliasedLines, tex = style.AntiAliasedLinesUseTex, fill = style.AntiAliasedFill;
+  style.AntiAliasedLines = style.AntiAliasedLinesUseTex = style.AntiAliasedFill = false;
+  grabFramebuffer();
+  grabFramebuffer();
+  captureSvg_ = true;
+  grabFramebuffer();
+  captureSvg_ = false;
+  ImGui::SetCurrentContext(context_);
+  style.AntiAliasedLines = lines;
+  style.AntiAliasedLinesUseTex = tex;
+  style.AntiAliasedFill = fill;
+  return std::move(svg_);
 }
 
 void ImGuiWidget::setShowMetrics(bool show) {
@@ -122,11 +167,15 @@ void ImGuiWidget::setShowMetrics(bool show) {
   requestFrames();
 }
 
-bool ImGuiWidget::needsContinuousFrames() const {
+bool ImGuiWidget::needsInputFrames() const {
   const ImGuiIO& io = ImGui::GetIO();
   if (io.WantTextInput || input_->hasPendingInput()) return true;
   for (bool down : io.MouseDown)
     if (down) return true;
+  return false;
+}
+
+bool ImGuiWidget::viewsAnimating() const {
   return std::any_of(views_.begin(), views_.end(), [](const auto& v) { return v->animating(); });
 }
 
@@ -156,6 +205,16 @@ void ImGuiWidget::drawViews() {
   ImGui::Begin("##studio", nullptr, flags);
   if (views_.size() == 1) {
     views_.front()->draw();
+  } else if (!views_.empty() && split_.size() == views_.size()) {
+    const float total = ImGui::GetContentRegionAvail().x - ImGui::GetStyle().ItemSpacing.x * float(views_.size() - 1);
+    for (size_t i = 0; i < views_.size(); ++i) {
+      if (i > 0) ImGui::SameLine();
+      const float w = i + 1 == views_.size() ? 0.0f : std::floor(total * split_[i]);
+      ImGui::PushID(int(i));
+      if (ImGui::BeginChild("##split", ImVec2(w, 0), false, ImGuiWindowFlags_NoScrollbar)) views_[i]->draw();
+      ImGui::EndChild();
+      ImGui::PopID();
+    }
   } else if (!views_.empty() && ImGui::BeginTabBar("##views")) {
     for (auto& v : views_)
       if (ImGui::BeginTabItem(v->title())) {
@@ -171,13 +230,18 @@ void ImGuiWidget::drawViews() {
 
 void ImGuiWidget::paintGL() {
   if (!backendReady_) return;
+  QElapsedTimer frameClock;
+  frameClock.start();
   ImGui::SetCurrentContext(context_);
+  setCurrentGlGeneration(glGeneration_);
   ImGuiIO& io = ImGui::GetIO();
   const float dpr = float(devicePixelRatioF());
-  if (dpr != fontDpr_) {
-    loadFonts(dpr);
+  if (dpr != fontDpr_ || uiScale_ != fontScale_) {
+    if (uiScale_ != fontScale_) applyStudioStyle(uiScale_);
+    loadFonts(dpr, uiScale_);
     ImGui_ImplOpenGL3_DestroyDeviceObjects();  // NewFrame() re-creates them with the new font texture
     fontDpr_ = dpr;
+    fontScale_ = uiScale_;
   }
   io.DisplaySize = ImVec2(float(width()), float(height()));
   io.DisplayFramebufferScale = ImVec2(dpr, dpr);
@@ -195,11 +259,21 @@ void ImGuiWidget::paintGL() {
   gl->glClearColor(bg.x, bg.y, bg.z, 1.0f);
   gl->glClear(GL_COLOR_BUFFER_BIT);
   ImGui_ImplOpenGL3_RenderDrawData(ImGui::GetDrawData());
+  if (finishFrames_) gl->glFinish();
+  if (captureSvg_)
+    svg_ = drawDataToSvg(ImGui::GetDrawData(), io.Fonts, QSizeF(width(), height()), ImGui::GetColorU32(ImGuiCol_WindowBg));
   input_->updateCursor(this);
+  setCurrentGlGeneration(-1);
+  lastFrameMs_ = double(frameClock.nsecsElapsed()) * 1e-6;
 
   ++frameCount_;
   if (framesLeft_ > 0) --framesLeft_;
-  if (framesLeft_ > 0 || needsContinuousFrames()) {
+  if (framesLeft_ > 0 || needsInputFrames()) {
+    frameTimer_.setInterval(16);
+    if (!frameTimer_.isActive()) frameTimer_.start();
+  } else if (viewsAnimating()) {
+    // Progress bars and spinners need no 60 fps: 10 frames a second leave the CPU to the engine.
+    frameTimer_.setInterval(100);
     if (!frameTimer_.isActive()) frameTimer_.start();
   } else {
     frameTimer_.stop();

@@ -2,21 +2,24 @@
 // A QOpenGLWidget that owns one Dear ImGui context and draws a list of views with the
 // imgui_impl_opengl3 backend. Frames are rendered on demand: after input, while a mouse button or
 // text field is active, or while a view animates; otherwise the widget sleeps.
+// Every frame can also be captured as SVG (the draw lists converted to vector shapes and text).
 #include <QElapsedTimer>
 #include <QOpenGLWidget>
 #include <QSurfaceFormat>
 #include <QTimer>
 #include <memory>
+#include <string>
 #include <vector>
 
 struct ImGuiContext;
+class QWindow;
 
 namespace bb::ui {
 
 class ImGuiQtInput;
 
 // One panel of ImGui content. draw() runs between Begin/End of a window the widget owns, so it
-// only emits widgets; the widget decides where the panel goes (full area, or one tab per view).
+// only emits widgets; the widget decides where the panel goes (full area, tabs, or side by side).
 class ImGuiView {
  public:
   virtual ~ImGuiView() = default;
@@ -24,6 +27,11 @@ class ImGuiView {
   virtual void draw() = 0;
   // True while the view needs frames without input (progress, animation).
   virtual bool animating() const { return false; }
+  // A file-name stem for exports ("pattern", "document-attention", ...).
+  virtual std::string exportName() const { return "view"; }
+  // The numbers behind the view (File > Export data); empty when there are none right now.
+  virtual std::string exportCsv() const { return {}; }
+  virtual std::string exportJson() const { return {}; }
 };
 
 class ImGuiWidget : public QOpenGLWidget {
@@ -49,14 +57,29 @@ class ImGuiWidget : public QOpenGLWidget {
     return raw;
   }
   int viewCount() const { return int(views_.size()); }
+  ImGuiView* view(int i) const { return views_.at(size_t(i)).get(); }
+
+  // Several views side by side with these width fractions (instead of one tab per view).
+  void setSplit(std::vector<float> fractions);
+
+  // Interface scale on top of the device pixel ratio (fonts and spacing), e.g. 1.25.
+  void setUiScale(float scale);
+  float uiScale() const { return uiScale_; }
 
   void setShowMetrics(bool show);
   QString rendererName() const { return renderer_; }
   int frameCount() const { return frameCount_; }
   bool isIdle() const { return !frameTimer_.isActive(); }
+  // CPU time of the last paintGL (ImGui frame + GL submission), in milliseconds.
+  double lastFrameMs() const { return lastFrameMs_; }
+  // Benchmarks: end every frame with glFinish so lastFrameMs() includes the GL work.
+  void setFinishFrames(bool on) { finishFrames_ = on; }
 
   // Keep rendering for at least n more frames.
   void requestFrames(int n = kFramesAfterInput);
+
+  // Renders frames (like grabFramebuffer) and returns the last one as an SVG document.
+  std::string grabSvg();
 
  signals:
   void glInitialized(const QString& renderer);
@@ -75,19 +98,30 @@ class ImGuiWidget : public QOpenGLWidget {
   static constexpr int kFramesAfterInput = 6;
   void shutdownBackend();
   void drawViews();
-  bool needsContinuousFrames() const;
+  bool needsInputFrames() const;
+  bool viewsAnimating() const;
 
   ImGuiContext* context_ = nullptr;
   std::unique_ptr<ImGuiQtInput> input_;
   std::vector<std::unique_ptr<ImGuiView>> views_;
+  std::vector<float> split_;
   bool backendReady_ = false;
+  int glGeneration_ = -1;
   float fontDpr_ = 0.0f;
+  float fontScale_ = 0.0f;
+  float uiScale_ = 1.0f;
   bool showMetrics_ = false;
+  bool captureSvg_ = false;
+  bool finishFrames_ = false;
+  std::string svg_;
   int framesLeft_ = 0;
   int frameCount_ = 0;
+  double lastFrameMs_ = 0;
   QTimer frameTimer_;
   QElapsedTimer clock_;
   QString renderer_;
+  QWindow* screenWindow_ = nullptr;  // the top-level window whose screen changes we follow
+  QMetaObject::Connection screenConnection_;
 };
 
 }  // namespace bb::ui

@@ -86,6 +86,99 @@ void MaskView::refreshHead() {
   multiplicity_ = plan_.pattern.multiplicity(config_.head);
   for (BlockKind k : grid_) ++kindCounts_[int(k)];
   for (uint8_t m : multiplicity_) duplicatedCells_ += m > 1;
+  shown_ = grid_;
+  if (visibleKinds_ != kShowAll) {
+    // A cell takes the strongest reason among the kinds shown (a random block that is also a
+    // window block stays visible as window when random is hidden).
+    const int nb = plan_.pattern.num_blocks();
+    std::fill(shown_.begin(), shown_.end(), BlockKind::NotComputed);
+    for (int q = 0; q < nb; ++q)
+      for (const bb::attn::KeyBlock& kb : plan_.pattern.key_blocks(config_.head, q)) {
+        const bool on = (kb.kind == BlockKind::Global && (visibleKinds_ & kShowGlobal)) ||
+                        (kb.kind == BlockKind::Window && (visibleKinds_ & kShowWindow)) ||
+                        (kb.kind == BlockKind::Random && (visibleKinds_ & kShowRandom));
+        BlockKind& cell = shown_[size_t(q) * size_t(nb) + size_t(kb.block)];
+        if (on && int(kb.kind) > int(cell)) cell = kb.kind;
+      }
+  }
+}
+
+void MaskView::setVisibleKinds(uint8_t mask) {
+  if (mask == visibleKinds_) return;
+  visibleKinds_ = mask & kShowAll;
+  refreshHead();
+  if (onChange_) onChange_();
+}
+
+float MaskView::maxZoom() const {
+  if (fitCell_ <= 0.0f) return kMaxZoom;
+  return std::clamp(kMaxTokenPx * float(config_.block) / fitCell_, 1.0f, kMaxZoom);
+}
+
+void MaskView::zoomToTokenSize(float px) {
+  if (fitCell_ <= 0.0f) return;
+  zoom_ = std::clamp(px * float(config_.block) / fitCell_, 1.0f, kMaxZoom);
+  if (onChange_) onChange_();
+}
+
+std::string MaskView::exportCsv() const {
+  std::string out = "query_block,key_block,kind,times_attended,query_tokens,key_tokens\n";
+  if (!planError_.empty()) return out;
+  const int nb = drawnBlocks();
+  const int64_t b = config_.block;
+  auto range = [b](int blk) { return std::to_string(blk * b) + "-" + std::to_string((blk + 1) * b - 1); };
+  for (int q = 0; q < nb; ++q)
+    for (int k = 0; k < nb; ++k) {
+      const size_t i = size_t(q) * size_t(nb) + size_t(k);
+      const char* kind = fullAttention() ? "dense" : bb::attn::to_string(grid_[i]);
+      const int times = fullAttention() ? 1 : int(multiplicity_[i]);
+      if (times == 0) continue;
+      out += std::to_string(q) + "," + std::to_string(k) + "," + kind + "," + std::to_string(times) + "," + range(q) +
+             "," + range(k) + "\n";
+    }
+  return out;
+}
+
+std::string MaskView::exportJson() const {
+  auto quote = [](const std::string& s) {
+    std::string o = "\"";
+    for (char ch : s) {
+      if (ch == '"' || ch == '\\') o += '\\';
+      o += ch;
+    }
+    return o + "\"";
+  };
+  std::string out = "{\n";
+  out += "  \"view\": \"pattern\",\n";
+  out += "  \"length\": " + std::to_string(config_.seq_len) + ", \"block\": " + std::to_string(config_.block) +
+         ", \"num_random_blocks\": " + std::to_string(config_.num_random) + ", \"heads\": " +
+         std::to_string(config_.heads) + ", \"layer\": " + std::to_string(config_.layer) + ", \"head\": " +
+         std::to_string(config_.head) + ",\n";
+  out += "  \"random_blocks\": " + quote(bb::attn::to_string(config_.mode)) + ", \"attention_type\": " +
+         quote(bb::attn::to_string(config_.configured)) + ",\n";
+  if (!planError_.empty()) return out + "  \"error\": " + quote(planError_) + "\n}\n";
+  const int nb = drawnBlocks();
+  out += "  \"decision\": {\"type\": " + quote(bb::attn::to_string(plan_.decision.type)) +
+         ", \"padded_length\": " + std::to_string(plan_.decision.padded_len) + ", \"fell_back\": " +
+         (plan_.decision.fell_back ? "true" : "false") + ", \"reason\": " + quote(plan_.decision.reason) + "},\n";
+  out += "  \"num_blocks\": " + std::to_string(nb) + ",\n";
+  const int64_t computed = fullAttention() ? int64_t(nb) * nb : plan_.pattern.computed_block_pairs();
+  out += "  \"computed_block_pairs\": " + std::to_string(computed) + ", \"full_block_pairs\": " +
+         std::to_string(int64_t(nb) * nb) + ",\n";
+  out += "  \"key_blocks\": [";
+  if (!fullAttention()) {
+    for (int q = 0; q < nb; ++q) {
+      out += q ? ",\n    [" : "\n    [";
+      const auto keys = plan_.pattern.key_blocks(config_.head, q);
+      for (size_t j = 0; j < keys.size(); ++j)
+        out += (j ? ", " : "") + std::string("{\"block\": ") + std::to_string(keys[j].block) + ", \"kind\": " +
+               quote(bb::attn::to_string(keys[j].kind)) + "}";
+      out += "]";
+    }
+    out += "\n  ";
+  }
+  out += "]\n}\n";
+  return out;
 }
 
 bool MaskView::fullAttention() const {
@@ -311,15 +404,16 @@ void MaskView::drawCanvas() {
   ImGui::PushFont(font(FontRole::Bold));
   ImGui::Text("Layer %d  ·  head %d", config_.layer, config_.head);
   ImGui::PopFont();
-  ImGui::SameLine();
-  label("  query blocks ↓  ×  key blocks →");
-
-  // Zoom controls, right-aligned on the title line.
+  // Zoom controls, right-aligned on the title line; the axis hint only where it fits.
   const float buttonW = ImGui::GetFrameHeight();
   const float fitW = ImGui::CalcTextSize("Fit").x + ImGui::GetStyle().FramePadding.x * 2.0f;
-  const float zoomW = ImGui::CalcTextSize("3200 %").x;
+  const float zoomW = ImGui::CalcTextSize("32000 %").x;
   const float spacing = ImGui::GetStyle().ItemSpacing.x * 0.5f;
-  ImGui::SameLine(ImGui::GetWindowContentRegionMax().x - (zoomW + buttonW * 2.0f + fitW + spacing * 3.0f));
+  const float controlsX = ImGui::GetWindowContentRegionMax().x - (zoomW + buttonW * 2.0f + fitW + spacing * 3.0f);
+  const char* hint = "  query blocks ↓  ×  key blocks →";
+  ImGui::SameLine();
+  if (ImGui::GetCursorPosX() + ImGui::CalcTextSize(hint).x < controlsX - 8.0f) label(hint);
+  ImGui::SameLine(controlsX);
   ImGui::AlignTextToFramePadding();
   label((std::to_string(int(std::lround(zoom_ * 100.0f))) + " %").c_str());
   ImGui::SameLine(0, spacing);
@@ -329,9 +423,9 @@ void MaskView::drawCanvas() {
   if (ImGui::Button("Fit##zoom")) zoom_ = 1.0f;
   remember("zoom:fit");
   ImGui::SameLine(0, spacing);
-  if (ImGui::Button("+##zoom", ImVec2(buttonW, 0))) zoom_ = std::min(kMaxZoom, zoom_ * 1.5f);
+  if (ImGui::Button("+##zoom", ImVec2(buttonW, 0))) zoom_ = std::min(maxZoom(), zoom_ * 1.5f);
   remember("zoom:in");
-  hoverHelp("Ctrl+wheel over the grid zooms at the mouse; the wheel scrolls.");
+  hoverHelp("Ctrl+wheel over the grid zooms at the mouse (down to single tokens); the wheel scrolls; drag to pan.");
 
   if (!planError_.empty()) {
     geometry_ = {};

@@ -31,7 +31,7 @@ struct GridFrame {
 };
 
 // The "not computed" (or dense) background, then one rectangle per run of equal cells in a row.
-void drawCells(ImDrawList* dl, const GridFrame& f, const std::vector<BlockKind>& grid, bool full) {
+void drawCells(ImDrawList* dl, const GridFrame& f, const std::vector<BlockKind>& grid, bool full, int block) {
   dl->AddRectFilled(ImVec2(f.x(f.k0), f.y(f.q0)), ImVec2(f.x(f.k1), f.y(f.q1)),
                     cellColour(BlockKind::NotComputed, full));
   if (!full) {
@@ -46,6 +46,17 @@ void drawCells(ImDrawList* dl, const GridFrame& f, const std::vector<BlockKind>&
         k = end;
       }
     }
+  }
+  // Token boundaries inside the visible cells once a token is wide enough to see.
+  const float token = f.cell / float(block);
+  if (token >= 5.0f) {
+    const ImU32 line = IM_COL32(0, 0, 0, 60);
+    const float x0 = f.x(f.k0), x1 = f.x(f.k1), y0 = f.y(f.q0), y1 = f.y(f.q1);
+    const ImVec2 clipMin = dl->GetClipRectMin(), clipMax = dl->GetClipRectMax();
+    for (float x = x0; x < x1; x += token)
+      if (x >= clipMin.x && x <= clipMax.x) dl->AddLine(ImVec2(x, y0), ImVec2(x, y1), line);
+    for (float y = y0; y < y1; y += token)
+      if (y >= clipMin.y && y <= clipMax.y) dl->AddLine(ImVec2(x0, y), ImVec2(x1, y), line);
   }
   // 1-pixel gutters between cells once they are large enough to read as a grid.
   if (f.cell >= 6.0f) {
@@ -107,6 +118,8 @@ void MaskView::drawGrid() {
   const float margin = 10.0f;
   const float fit =
       std::max(1.0f, std::min(viewSize.x - kAxisLeft - margin, viewSize.y - kAxisTop - margin)) / float(nb);
+  fitCell_ = fit;
+  zoom_ = std::min(zoom_, maxZoom());
   auto cellFor = [fit](float zoom) {
     const float c = fit * zoom;
     return c >= 2.0f ? std::floor(c) : c;  // whole pixels keep cell edges crisp
@@ -124,7 +137,7 @@ void MaskView::drawGrid() {
   const float gx = origin.x + kAxisLeft + padX, gy = origin.y + kAxisTop;
   if (ImGui::IsWindowHovered() && io.KeyCtrl && io.MouseWheel != 0.0f && m.x >= gx && m.y >= gy &&
       m.x < gx + cell * float(nb) && m.y < gy + cell * float(nb)) {
-    const float newZoom = std::clamp(zoom_ * std::pow(1.25f, io.MouseWheel), 1.0f, kMaxZoom);
+    const float newZoom = std::clamp(zoom_ * std::pow(1.25f, io.MouseWheel), 1.0f, maxZoom());
     const float newCell = cellFor(newZoom), newPad = padFor(newCell);
     const float u = (m.x - gx) / cell, v = (m.y - gy) / cell;  // the block coordinate under the mouse
     ImGui::SetScrollX(ImGui::GetScrollX() + (newPad + u * newCell) - (padX + u * cell));
@@ -148,8 +161,32 @@ void MaskView::drawGrid() {
   const auto [k0, k1] = visible(clipMin.x, clipMax.x, x0);
   const auto [q0, q1] = visible(clipMin.y, clipMax.y, y0);
   const GridFrame f{x0, y0, cell, nb, k0, k1, q0, q1};
-  drawCells(dl, f, grid_, full);
+  drawCells(dl, f, shown_, full, config_.block);
   drawAxisTicks(dl, f, clipMin, clipMax);
+  if (focusQuery_ >= 0 && focusQuery_ < nb) {
+    // The tour's focus row: everything else dimmed, the row outlined.
+    const ImU32 dim = IM_COL32(20, 22, 26, 150);
+    dl->AddRectFilled(ImVec2(f.x(0), f.y(0)), ImVec2(f.x(nb), f.y(focusQuery_)), dim);
+    dl->AddRectFilled(ImVec2(f.x(0), f.y(focusQuery_ + 1)), ImVec2(f.x(nb), f.y(nb)), dim);
+    dl->AddRect(ImVec2(f.x(0) - 1, f.y(focusQuery_) - 1), ImVec2(f.x(nb) + 1, f.y(focusQuery_ + 1) + 1),
+                theme::kSelection, 0.0f, 0, 2.0f);
+  }
+  if (!caption_.empty()) {
+    const ImVec2 pad(8, 5);
+    const float wrap = std::max(80.0f, clipMax.x - clipMin.x - kAxisLeft - 16.0f - pad.x * 2);
+    const ImVec2 size = ImGui::CalcTextSize(caption_.c_str(), nullptr, false, wrap);
+    const ImVec2 at(clipMin.x + kAxisLeft + 8, clipMax.y - size.y - pad.y * 2 - 8);
+    dl->AddRectFilled(at, ImVec2(at.x + size.x + pad.x * 2, at.y + size.y + pad.y * 2), IM_COL32(28, 31, 36, 235), 5.0f);
+    dl->AddText(ImGui::GetFont(), ImGui::GetFontSize(), ImVec2(at.x + pad.x, at.y + pad.y), IM_COL32(235, 238, 242, 255),
+                caption_.c_str(), nullptr, wrap);
+  }
+
+  // Drag to pan once zoomed (left or middle button on the grid).
+  if (!fitted && ImGui::IsWindowHovered() &&
+      (ImGui::IsMouseDragging(ImGuiMouseButton_Left, 2.0f) || ImGui::IsMouseDragging(ImGuiMouseButton_Middle, 2.0f))) {
+    ImGui::SetScrollX(ImGui::GetScrollX() - io.MouseDelta.x);
+    ImGui::SetScrollY(ImGui::GetScrollY() - io.MouseDelta.y);
+  }
 
   // Hover: outline the query row, the key column and the cell; explain in a tooltip.
   if (ImGui::IsWindowHovered() && m.x >= x0 && m.y >= y0 && m.x < x0 + side && m.y < y0 + side) {
@@ -160,12 +197,21 @@ void MaskView::drawGrid() {
     dl->AddRect(ImVec2(f.x(k), f.y(0)), ImVec2(f.x(k + 1), f.y(nb)), outline);
     dl->AddRect(ImVec2(f.x(k) - 1, f.y(q) - 1), ImVec2(f.x(k + 1) + 1, f.y(q + 1) + 1), IM_COL32(255, 255, 255, 255),
                 0.0f, 0, 2.0f);
-    drawTooltip(q, k);
+    const float token = cell / float(config_.block);
+    const int64_t qt = token >= 4.0f ? int64_t(q) * config_.block + int64_t((m.y - f.y(q)) / token) : -1;
+    const int64_t kt = token >= 4.0f ? int64_t(k) * config_.block + int64_t((m.x - f.x(k)) / token) : -1;
+    if (qt >= 0) {
+      dl->AddRect(ImVec2(f.x(k) + float(kt - int64_t(k) * config_.block) * token, f.y(q) + float(qt - int64_t(q) * config_.block) * token),
+                  ImVec2(f.x(k) + float(kt - int64_t(k) * config_.block + 1) * token,
+                         f.y(q) + float(qt - int64_t(q) * config_.block + 1) * token),
+                  IM_COL32(0, 0, 0, 255), 0.0f, 0, 1.5f);
+    }
+    drawTooltip(q, k, qt, kt);
   }
   ImGui::EndChild();
 }
 
-void MaskView::drawTooltip(int q, int k) const {
+void MaskView::drawTooltip(int q, int k, int64_t queryToken, int64_t keyToken) const {
   const int64_t b = config_.block;
   const int nb = drawnBlocks();
   ImGui::BeginTooltip();
@@ -174,6 +220,11 @@ void MaskView::drawTooltip(int q, int k) const {
   ImGui::PopFont();
   ImGui::SameLine();
   label(("tokens " + std::to_string(q * b) + "–" + std::to_string((q + 1) * b - 1)).c_str());
+  if (queryToken >= 0) {
+    const bool padded = queryToken >= config_.seq_len || keyToken >= config_.seq_len;
+    ImGui::Text("Query token %lld → key token %lld%s", static_cast<long long>(queryToken),
+                static_cast<long long>(keyToken), padded ? "  (padding)" : "");
+  }
   if (fullAttention()) {
     ImGui::Text("Key block %d: computed (full attention attends every key block)", k);
     ImGui::EndTooltip();

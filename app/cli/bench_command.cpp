@@ -13,8 +13,11 @@
 #include <optional>
 
 #include "app/cli/args.h"
+#include "app/cli/bench_summarize.h"
+#include "app/cli/bench_train.h"
 #include "app/cli/command.h"
 #include "app/cli/subprocess.h"
+#include "engine/backend/backend.h"
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
 #include "engine/io/atomic_file.h"
@@ -31,14 +34,16 @@ namespace fs = std::filesystem;
 const char* kUsage = R"(usage: bigbird bench [--shape base|large|tiny] [--length 1024,2048,4096]
                     [--attention-type block_sparse,original_full] [--batch 1] [--threads N]
                     [--repeat 3] [--warmup 1] [--reference torch|none] [--json FILE] [--keep-weights DIR]
-                    [--model DIR] [--profile]
+                    [--model DIR] [--profile] [--backend cpu|vulkan|auto] [--device SPEC]
 
 Benchmarks the encoder forward pass on random weights of a published shape. Each configuration runs
 in a fresh process (median of --repeat runs after --warmup; peak RSS of that process). The same run
 measures the machine's fp32 sgemm peak and, with --reference torch (default when /usr/bin/python3 has
 torch), runs the PyTorch reference scripts/bench/torch_bigbird_bench.py on the same weights with
 OpenBLAS, printing time and memory ratios. --keep-weights DIR keeps the random model; --model DIR reuses
-it; --profile prints where each forward spends its time.)";
+it; --profile prints where each forward spends its time. --backend vulkan runs the engine on the GPU
+(--device picks one, see `bigbird devices`) and prints per-kernel GPU times (timestamp queries); the
+sgemm peak and the PyTorch reference stay on the CPU.)";
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -93,8 +98,10 @@ nlohmann::json parse_last_json_line(const ProcessResult& r, const std::string& w
 }
 
 int run_bench(const std::vector<std::string>& argv) {
+  if (std::find(argv.begin(), argv.end(), "--summarize") != argv.end()) return run_bench_summarize(argv);
+  if (std::find(argv.begin(), argv.end(), "--train") != argv.end()) return run_bench_train(argv);
   Args args(argv, {"shape", "length", "attention-type", "batch", "threads", "repeat", "warmup", "reference", "json",
-                   "keep-weights", "model"},
+                   "keep-weights", "model", "backend", "device"},
             {"profile"});
   const int threads = args.get_int("threads", 0);
   set_num_threads(threads);
@@ -110,6 +117,7 @@ int run_bench(const std::vector<std::string>& argv) {
   if (reference == "auto") reference = (script && torch_available()) ? "torch" : "none";
   if (reference == "torch" && !script) throw Error("PyTorch reference script not found (set BIGBIRD_TORCH_REFERENCE)");
   if (reference != "torch" && reference != "none") throw Error("--reference must be torch or none");
+  const std::string backend_name = backend::to_string(backend::parse_kind(args.get_or("backend", "cpu")));
 
   std::printf("bigbird bench: shape %s (%d layers, hidden %lld, %d heads, block %d, r %d), batch %s, %d threads\n",
               shape.c_str(), config.num_hidden_layers, (long long)config.hidden_size, config.num_attention_heads,
@@ -142,7 +150,9 @@ int run_bench(const std::vector<std::string>& argv) {
       std::vector<std::string> worker = {self, "bench-worker", "--model", dir, "--length", len, "--batch", batch,
                                          "--attention-type", type, "--repeat", repeat, "--warmup", warmup,
                                          "--threads", std::to_string(num_threads())};
-      if (args.has("profile")) worker.push_back("--profile");
+      worker.insert(worker.end(), {"--backend", backend_name});
+      if (args.has("device")) worker.insert(worker.end(), {"--device", args.require("device")});
+      if (args.has("profile") || backend_name != "cpu") worker.push_back("--profile");
       ProcessResult r = run_process(worker);
       nlohmann::json e = parse_last_json_line(r, "bench-worker " + type + " " + len);
       const int64_t L = std::stoll(len);
@@ -172,6 +182,8 @@ int run_bench(const std::vector<std::string>& argv) {
       std::printf("%-7s %-15s %9.2f %9.0f %8.1f %5.0f%% %9.0f | %s\n", len.c_str(), type.c_str(), t,
                   double(L) * std::stod(batch) / t, flops / t / 1e9, 100.0 * flops / t / 1e9 / peak,
                   double(e["peak_rss_mb"]), torch_cols.c_str());
+      if (e.contains("backend") && e["backend"] != "cpu")
+        std::printf("        ran on %s\n", std::string(e["backend"]).c_str());
       std::fflush(stdout);
       if (e.contains("profile_s")) {
         std::string line = "        profile (s/forward):";
@@ -196,7 +208,8 @@ int run_bench(const std::vector<std::string>& argv) {
   return 0;
 }
 
-const Registrar reg{{"bench", "Benchmark the encoder (random weights) against the PyTorch reference", kUsage, run_bench}};
+const std::string kUsageAll = std::string(kUsage) + "\n\n" + kBenchSummarizeUsage + "\n\n" + kBenchTrainUsage;
+const Registrar reg{{"bench", "Benchmark the encoder (random weights) against the PyTorch reference", kUsageAll, run_bench}};
 
 }  // namespace
 }  // namespace bb::cli

@@ -18,6 +18,7 @@ namespace {
 
 const char* kUsage = R"(usage: bigbird bench-worker --model DIR --length L [--batch B] [--attention-type T]
                             [--repeat N] [--warmup N] [--threads N] [--random-blocks MODE]
+                            [--backend cpu|vulkan|auto] [--device SPEC]
 Internal: runs one forward configuration (random token ids) and prints one JSON line with timings and
 peak RSS. `bigbird bench` calls it once per configuration.)";
 
@@ -27,7 +28,8 @@ double now_s() {
 
 int run_worker(const std::vector<std::string>& argv) {
   const double t_start = now_s();
-  Args args(argv, {"model", "length", "batch", "attention-type", "repeat", "warmup", "threads", "random-blocks"},
+  Args args(argv, {"model", "length", "batch", "attention-type", "repeat", "warmup", "threads", "random-blocks",
+                   "backend", "device"},
             {"profile"});
   set_num_threads(args.get_int("threads", 0));
   const int64_t L = args.get_int("length", 4096), B = args.get_int("batch", 1);
@@ -47,9 +49,12 @@ int run_worker(const std::vector<std::string>& argv) {
   EncoderOptions opt;
   if (args.has("attention-type")) opt.attention_type = attn::parse_attention_type(args.require("attention-type"));
   opt.random_blocks = attn::parse_random_blocks(args.get_or("random-blocks", "hf-train"));
+  opt.backend = backend::parse_kind(args.get_or("backend", "cpu"));
+  opt.device = args.get_or("device", "");
 
   std::vector<double> times;
   attn::AttentionDecision decision;
+  std::string ran_on;
   for (int i = 0; i < warmup + repeat; ++i) {
     if (i == warmup && args.has("profile")) {
       prof::reset();
@@ -59,6 +64,7 @@ int run_worker(const std::vector<std::string>& argv) {
     EncoderOutputs o = model.forward(in, opt);
     const double t = now_s() - a;
     decision = o.decision;
+    ran_on = o.backend;
     if (i >= warmup) times.push_back(t);
   }
   std::vector<double> sorted = times;
@@ -71,6 +77,7 @@ int run_worker(const std::vector<std::string>& argv) {
   j["length"] = L;
   j["batch"] = B;
   j["attention_type"] = attn::to_string(decision.type);
+  j["backend"] = ran_on;
   j["seconds"] = times;
   j["median_s"] = sorted[sorted.size() / 2];
   j["load_s"] = load_s;

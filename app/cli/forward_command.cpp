@@ -6,6 +6,7 @@
 
 #include "app/cli/args.h"
 #include "app/cli/command.h"
+#include "app/cli/pegasus_forward.h"
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
 #include "engine/io/safetensors.h"
@@ -30,7 +31,14 @@ options:
   --attentions                          capture attention probabilities of every layer
   --attentions-format blocks|dense      (default blocks; dense builds L x L per head: small inputs only)
   --hidden-states                       also write hidden_states.<i>
-  --threads N                           worker threads (default: all cores))";
+  --threads N                           worker threads (default: all cores)
+  --backend cpu|vulkan|auto             compute backend (default cpu; vulkan falls back to the CPU with a
+                                        one-line reason when the device fails; see `bigbird devices`)
+  --device SPEC                         Vulkan device: index or name substring (default: best)
+
+BigBird-Pegasus checkpoints (model_type bigbird_pegasus): IN may also hold decoder_input_ids I64
+[batch, dec_len] (default: input_ids shifted right, as HF) and decoder_attention_mask; OUT holds
+logits [batch, dec_len, vocab], encoder_last_hidden_state and rand_attn.encoder_layer<i>.)";
 
 I64Tensor read_ids(const io::SafetensorsFile& f, const std::string& name) { return f.read_i64(name); }
 
@@ -83,10 +91,13 @@ void add_dense_attention(io::SafetensorsWriter& w, const std::string& name, cons
 }
 
 int run_forward(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "inputs", "out", "attention-type", "random-blocks", "head", "threads", "attentions-format"},
+  Args args(argv,
+            {"model", "inputs", "out", "attention-type", "random-blocks", "head", "threads", "attentions-format",
+             "backend", "device"},
             {"attentions", "hidden-states"});
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
   const std::string out_path = args.require("out");
+  if (is_pegasus_model_dir(args.require("model"))) return run_pegasus_forward(args);
   BigBirdModel model = BigBirdModel::load(args.require("model"));
 
   io::SafetensorsFile in = io::SafetensorsFile::open(args.require("inputs"));
@@ -102,6 +113,8 @@ int run_forward(const std::vector<std::string>& argv) {
   opt.head = parse_head(args.get_or("head", "none"));
   opt.output_hidden_states = args.has("hidden-states");
   opt.capture.enabled = args.has("attentions");
+  opt.backend = backend::parse_kind(args.get_or("backend", "cpu"));
+  opt.device = args.get_or("device", "");
   const std::string att_format = args.get_or("attentions-format", "blocks");
   if (att_format != "blocks" && att_format != "dense")
     throw Error("--attentions-format must be blocks or dense, got '" + att_format + "'");
@@ -135,7 +148,8 @@ int run_forward(const std::vector<std::string>& argv) {
       add_dense_attention(w, name, maps, L);
   }
   w.write(out_path);
-  std::fprintf(stderr, "bigbird forward: %s; wrote %s\n", o.decision.reason.c_str(), out_path.c_str());
+  std::fprintf(stderr, "bigbird forward: %s; ran on %s; wrote %s\n", o.decision.reason.c_str(), o.backend.c_str(),
+               out_path.c_str());
   return 0;
 }
 

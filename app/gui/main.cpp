@@ -1,19 +1,26 @@
-// bigbird-studio: the desktop application. With --render it draws one view offscreen to a PNG
-// and exits (docs screenshots, slides, tests). Exit codes: 0 success, 1 the machine failed (no
-// OpenGL, unwritable file), 2 bad command line.
+// bigbird-studio: the desktop application. With --render it draws one view offscreen to a file
+// and exits (docs screenshots, slides, tests); with --benchmark it measures the UI's performance.
+// Exit codes: 0 success, 1 the machine failed (no OpenGL, unwritable file, missing model),
+// 2 bad command line.
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QFileInfo>
 #include <QRegularExpression>
 #include <QSurfaceFormat>
+#include <QTimer>
 #include <cstdio>
 
 #include "engine/attention/plan.h"
 #include "engine/core/error.h"
+#include "engine/io/atomic_file.h"
 #include "ui/imgui_widget.h"
+#include "ui/lab_benchmark.h"
 #include "ui/main_window.h"
 #include "ui/mask_config.h"
 #include "ui/pattern_render.h"
 #include "ui/qt_theme.h"
+#include "ui/view_render.h"
 
 namespace {
 
@@ -35,43 +42,80 @@ QSize parseSize(const QString& text) {
   return {w, h};
 }
 
+void writeText(const QString& path, const std::string& text) {
+  bb::io::write_file_atomic(path.toStdString(),
+                            std::span<const uint8_t>(reinterpret_cast<const uint8_t*>(text.data()), text.size()));
+}
+
 int renderMain(const QCommandLineParser& p) {
-  if (p.value(QStringLiteral("render")) != QStringLiteral("pattern"))
-    throw bb::Error("--render: unknown view '" + p.value(QStringLiteral("render")).toStdString() +
-                    "' (expected: pattern)");
-  if (!p.isSet(QStringLiteral("out"))) throw bb::Error("--render needs --out FILE.png");
-  bb::ui::MaskConfig c;
+  bb::ui::RenderRequest req;
+  req.view = p.value(QStringLiteral("render"));
+  if (!bb::ui::renderableViews().contains(req.view))
+    throw bb::Error("--render: unknown view '" + req.view.toStdString() +
+                    "' (expected: " + bb::ui::renderableViews().join(QStringLiteral(", ")).toStdString() + ")");
+  if (!p.isSet(QStringLiteral("out"))) throw bb::Error("--render needs --out FILE (.png, .svg, .csv or .json)");
+  const QString out = p.value(QStringLiteral("out"));
+  const QString kind = QFileInfo(out).suffix().toLower();
+  if (!QStringList{"png", "svg", "csv", "json"}.contains(kind))
+    throw bb::Error("--out: '" + out.toStdString() + "' must end in .png, .svg, .csv or .json");
+
+  bb::ui::MaskConfig& c = req.pattern;
+  req.patternGiven = p.isSet(QStringLiteral("length")) || p.isSet(QStringLiteral("block")) || p.isSet(QStringLiteral("random"));
   c.seq_len = toInt(p, "length", int(c.seq_len));
   c.block = toInt(p, "block", c.block);
   c.num_random = toInt(p, "random", c.num_random);
   c.heads = toInt(p, "heads", c.heads);
   c.layer = toInt(p, "layer", c.layer);
-  c.head = toInt(p, "head", c.head);
   if (p.isSet(QStringLiteral("mode")))
     c.mode = bb::attn::parse_random_blocks(p.value(QStringLiteral("mode")).toStdString());
   if (p.isSet(QStringLiteral("attention")))
     c.configured = bb::attn::parse_attention_type(p.value(QStringLiteral("attention")).toStdString());
-  bb::ui::validate(c);
-  bb::attn::plan_layer(bb::ui::to_request(c));  // a configuration the engine rejects is a usage error
-  const QSize size = p.isSet(QStringLiteral("size")) ? parseSize(p.value(QStringLiteral("size"))) : QSize(1400, 850);
+  const bool modelView = req.view == QStringLiteral("document") || req.view == QStringLiteral("sparse-vs-full");
+  if (modelView) {
+    req.head = p.value(QStringLiteral("head"));
+    req.layer = toInt(p, "layer", -1);
+  } else {
+    c.head = toInt(p, "head", c.head);
+  }
+  req.modelDir = p.value(QStringLiteral("model"));
+  req.document = p.value(QStringLiteral("document"));
+  req.token = toInt(p, "token", -1);
+  req.step = toInt(p, "step", 1);
+  req.rollout = p.isSet(QStringLiteral("rollout"));
+  req.attendedBy = p.isSet(QStringLiteral("attended-by"));
+  if (req.view == QStringLiteral("pattern") || req.view == QStringLiteral("tour") || req.patternGiven) {
+    bb::ui::validate(c);
+    if (req.view == QStringLiteral("pattern")) bb::attn::plan_layer(bb::ui::to_request(c));  // the engine refuses: usage error
+  }
+  req.size = p.isSet(QStringLiteral("size")) ? parseSize(p.value(QStringLiteral("size"))) : QSize(1400, 850);
 
-  // From here on failures are the machine's (no OpenGL, unwritable file): exit 1, not 2.
-  const bb::ui::PatternRender r = bb::ui::renderPattern(c, size);
+  // From here on most failures are the machine's (no OpenGL, missing model, unwritable file): exit 1.
+  const bb::ui::RenderResult r = bb::ui::renderView(req, kind == QStringLiteral("svg"));
   try {
-    if (!r.error.isEmpty()) throw bb::Error(r.error.toStdString());
-    bb::ui::savePng(r.image, p.value(QStringLiteral("out")));
+    if (!r.error.isEmpty()) {
+      std::fprintf(stderr, "bigbird-studio: %s\n", qPrintable(r.error));
+      return r.usageError ? 2 : 1;
+    }
+    if (kind == QStringLiteral("png")) bb::ui::savePng(r.image, out);
+    else if (kind == QStringLiteral("svg")) writeText(out, r.svg);
+    else {
+      const std::string& text = kind == QStringLiteral("csv") ? r.csv : r.json;
+      if (text.empty()) throw bb::Error("the " + req.view.toStdString() + " view has no " + kind.toStdString() + " export");
+      writeText(out, text);
+    }
   } catch (const bb::Error& e) {
     std::fprintf(stderr, "bigbird-studio: %s\n", e.what());
     return 1;
   }
-  std::printf("wrote %s (%dx%d): %s\n", p.value(QStringLiteral("out")).toLocal8Bit().constData(), r.image.width(),
-              r.image.height(), r.summary.c_str());
+  std::printf("wrote %s (%dx%d): %s\n", out.toLocal8Bit().constData(), r.image.width(), r.image.height(), r.summary.c_str());
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  QElapsedTimer sinceStart;
+  sinceStart.start();
   QSurfaceFormat::setDefaultFormat(bb::ui::ImGuiWidget::surfaceFormat());  // before QApplication
   QApplication app(argc, argv);
   QApplication::setApplicationName(QStringLiteral("BigBird Studio"));
@@ -79,24 +123,40 @@ int main(int argc, char** argv) {
   QApplication::setOrganizationName(QStringLiteral("BigBird Studio"));
 
   QCommandLineParser p;
-  p.setApplicationDescription(QStringLiteral("Explore BigBird sparse attention."));
+  p.setApplicationDescription(QStringLiteral("Explore BigBird sparse attention: patterns, real attention on documents, "
+                                             "sparse vs full, costs, and a guided tour."));
   p.addHelpOption();
   p.addVersionOption();
   p.addOptions({
-      {QStringLiteral("render"), QStringLiteral("Draw VIEW (pattern) offscreen to --out and exit."),
+      {QStringLiteral("render"),
+       QStringLiteral("Draw VIEW offscreen to --out and exit: pattern, document, sparse-vs-full, calculator, tour."),
        QStringLiteral("view")},
-      {QStringLiteral("out"), QStringLiteral("PNG file written by --render."), QStringLiteral("file")},
-      {QStringLiteral("size"), QStringLiteral("Image size for --render (default 1400x850)."), QStringLiteral("WxH")},
+      {QStringLiteral("out"), QStringLiteral("File written by --render: .png or .svg (the view), .csv or .json (its numbers)."),
+       QStringLiteral("file")},
+      {QStringLiteral("size"), QStringLiteral("Image size for --render in device pixels (default 1400x850)."), QStringLiteral("WxH")},
+      {QStringLiteral("model"), QStringLiteral("Model directory (config.json + model.safetensors; default: the bundled model)."),
+       QStringLiteral("dir")},
+      {QStringLiteral("document"), QStringLiteral("Text file to open (default for --render: the bundled sample)."),
+       QStringLiteral("file")},
       {QStringLiteral("length"), QStringLiteral("Input length in tokens (default 4096)."), QStringLiteral("L")},
       {QStringLiteral("block"), QStringLiteral("Block size (default 64)."), QStringLiteral("B")},
       {QStringLiteral("random"), QStringLiteral("Random blocks per query block (default 3)."), QStringLiteral("R")},
-      {QStringLiteral("heads"), QStringLiteral("Attention heads (default 12)."), QStringLiteral("N")},
-      {QStringLiteral("layer"), QStringLiteral("Layer index, the random seed (default 0)."), QStringLiteral("N")},
-      {QStringLiteral("head"), QStringLiteral("Head shown (default 0)."), QStringLiteral("H")},
+      {QStringLiteral("heads"), QStringLiteral("Attention heads of the pattern (default 12)."), QStringLiteral("N")},
+      {QStringLiteral("layer"), QStringLiteral("Layer (pattern: the random seed, default 0; document: default the last)."),
+       QStringLiteral("N")},
+      {QStringLiteral("head"), QStringLiteral("Head shown (document views also take mean or max; default 0 / mean)."),
+       QStringLiteral("H")},
+      {QStringLiteral("token"), QStringLiteral("Selected token of the document views (default: one in the middle)."),
+       QStringLiteral("I")},
+      {QStringLiteral("rollout"), QStringLiteral("Document view: show the attention rollout of the token.")},
+      {QStringLiteral("attended-by"), QStringLiteral("Document view: show what attends to the token.")},
+      {QStringLiteral("step"), QStringLiteral("Tour step for --render tour (1-based, default 1)."), QStringLiteral("K")},
       {QStringLiteral("mode"), QStringLiteral("Random-block reference: tf, hf-train, hf-eval (default hf-train)."),
        QStringLiteral("mode")},
-      {QStringLiteral("attention"), QStringLiteral("block_sparse, simulated_sparse or original_full."),
-       QStringLiteral("type")},
+      {QStringLiteral("attention"), QStringLiteral("block_sparse, simulated_sparse or original_full."), QStringLiteral("type")},
+      {QStringLiteral("benchmark"), QStringLiteral("Measure start-up, frame times and UI stalls, print them and exit.")},
+      {QStringLiteral("first-frame"), QStringLiteral("Print the milliseconds from start to the first frame and exit (benchmark probe).")},
+      {QStringLiteral("fresh"), QStringLiteral("Ignore saved settings (layout, model, document) for this run.")},
   });
   if (!p.parse(QApplication::arguments())) {
     std::fprintf(stderr, "bigbird-studio: %s\n", qPrintable(p.errorText()));
@@ -109,9 +169,28 @@ int main(int argc, char** argv) {
     if (p.isSet(QStringLiteral("render"))) return renderMain(p);
     if (!p.positionalArguments().isEmpty())
       throw bb::Error("unexpected argument '" + p.positionalArguments().first().toStdString() + "'");
+    if (p.isSet(QStringLiteral("benchmark"))) {
+      bb::ui::BenchmarkOptions o;
+      o.modelDir = p.value(QStringLiteral("model"));
+      o.document = p.value(QStringLiteral("document"));
+      o.executable = QApplication::applicationFilePath();
+      return bb::ui::runLabBenchmark(o);
+    }
     bb::ui::applyDarkQtTheme(app);
-    bb::ui::MainWindow window;
+    bb::ui::LabOptions options;
+    options.modelDir = p.value(QStringLiteral("model"));
+    options.document = p.value(QStringLiteral("document"));
+    options.useSettings = !p.isSet(QStringLiteral("fresh")) && !p.isSet(QStringLiteral("first-frame"));
+    bb::ui::MainWindow window(options);
     window.resize(1400, 900);
+    if (p.isSet(QStringLiteral("first-frame"))) {
+      if (bb::ui::ImGuiWidget* w = window.imguiWidget())
+        QObject::connect(w, &bb::ui::ImGuiWidget::frameRendered, &app, [&] {
+          std::printf("first-frame-ms %.1f\n", double(sinceStart.nsecsElapsed()) * 1e-6);
+          std::fflush(stdout);
+          QTimer::singleShot(0, &app, &QApplication::quit);
+        });
+    }
     window.show();
     return app.exec();
   } catch (const bb::Error& e) {

@@ -178,6 +178,7 @@ EncoderResult run_bigbird_encoder(const BigBirdEncoderWeights& w, const ModelCon
       ops::layer_norm(x.data(), lw.ln2_g, lw.ln2_b, x.data(), rows, H, eps);
     }
     if (pass.keep_hidden_states) res.hidden_states.push_back(x.clone());
+    if (pass.on_layer_done) pass.on_layer_done(l, int(w.layers.size()), capture ? &res.attentions.back() : nullptr);
   }
   res.hidden = std::move(x);
   return res;

@@ -3,6 +3,7 @@
 // embeddings (word + token type + position, LayerNorm), then per layer
 // x1 = LN(x + Wo·Attn(x)), y = LN(x1 + W2·act(W1·x1)).
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,10 @@ struct EncoderPass {
   attn::RandomBlocks random_blocks = attn::RandomBlocks::HFTrain;
   bool keep_hidden_states = false;
   attn::CaptureRequest capture;
+  // Called after each layer (progress; throwing aborts the pass). `captured` is that layer's
+  // capture when it was requested, else null; the callback may move the maps out to bound memory.
+  using LayerCallback = std::function<void(int layer, int num_layers, std::vector<attn::AttentionMap>* captured)>;
+  LayerCallback on_layer_done;
 };
 
 struct EncoderResult {

@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "engine/backend/encoder_backend.h"
 #include "engine/core/error.h"
+#include "engine/io/checkpoint_loader.h"
+#include "engine/io/model_location.h"
 
 namespace bb {
 
@@ -15,13 +18,6 @@ std::string detect_prefix(const ParameterStore& p) {
   throw Error(p.source() + ": no BigBird embeddings found (expected 'bert.embeddings.word_embeddings.weight')");
 }
 
-std::string model_file(const std::string& dir) {
-  namespace fs = std::filesystem;
-  const fs::path st = fs::path(dir) / "model.safetensors";
-  if (fs::exists(st)) return st.string();
-  throw Error(dir + ": no model.safetensors found");
-}
-
 }  // namespace
 
 BigBirdModel::BigBirdModel(ModelConfig config, ParameterStore params)
@@ -30,13 +26,15 @@ BigBirdModel::BigBirdModel(ModelConfig config, ParameterStore params)
     throw Error("this is a " + config_.model_type + " checkpoint, not a BigBird encoder");
   prefix_ = detect_prefix(params_);
   weights_ = bind_bigbird_encoder(params_, config_, prefix_);
+  backend_ = std::make_shared<backend::EncoderBackend>();
 }
 
 BigBirdModel BigBirdModel::load(const std::string& dir) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw Error(dir + ": not a model directory");
-  ModelConfig config = load_config((fs::path(dir) / "config.json").string());
-  ParameterStore params = load_safetensors_parameters({model_file(dir)});
+  // A model directory (any checkpoint format) or "org/name[@rev]" in the Hugging Face cache.
+  const io::ModelLocation loc = io::locate_model(dir);
+  if (loc.config.empty()) throw Error(dir + ": no config.json next to the weights");
+  ModelConfig config = load_config(loc.config);
+  ParameterStore params = io::load_checkpoint(dir, config);
   return BigBirdModel(std::move(config), std::move(params));
 }
 
@@ -128,7 +126,8 @@ EncoderOutputs BigBirdModel::forward(const EncoderInputs& in, const EncoderOptio
   pass.random_blocks = opt.random_blocks;
   pass.keep_hidden_states = opt.output_hidden_states;
   pass.capture = opt.capture;
-  EncoderResult r = run_bigbird_encoder(weights_, c, pass);
+  pass.on_layer_done = opt.on_layer_done;
+  EncoderResult r = backend_->run({opt.backend, opt.device}, weights_, c, pass, &out.backend);
 
   if (P == L) {
     out.last_hidden_state = std::move(r.hidden);

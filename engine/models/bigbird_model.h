@@ -3,12 +3,14 @@
 // BigBirdForSequenceClassification / BigBirdForQuestionAnswering compute it: inputs are padded to
 // a block multiple for block_sparse (pad id, mask 0, type 0, positions continue) and outputs cut
 // back; short inputs fall back to full attention (decided per call, never sticky).
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "engine/attention/attention_map.h"
 #include "engine/attention/plan.h"
+#include "engine/backend/backend.h"
 #include "engine/core/tensor.h"
 #include "engine/models/bigbird_encoder.h"
 #include "engine/models/bigbird_heads.h"
@@ -16,6 +18,10 @@
 #include "engine/models/parameters.h"
 
 namespace bb {
+
+namespace backend {
+class EncoderBackend;
+}
 
 struct EncoderInputs {
   I64Tensor input_ids;       // [batch, len]
@@ -30,6 +36,9 @@ struct EncoderOptions {
   bool output_hidden_states = false;
   attn::CaptureRequest capture;
   std::vector<int64_t> mlm_rows;  // flattened (batch*len) positions to score; empty = all
+  EncoderPass::LayerCallback on_layer_done;  // progress / cancel / streaming capture (see EncoderPass)
+  backend::Kind backend = backend::Kind::Cpu;  // cpu | vulkan | auto (engine/backend/backend.h)
+  std::string device;                          // Vulkan device: "" best, an index or a name substring
 };
 
 struct EncoderOutputs {
@@ -43,6 +52,7 @@ struct EncoderOutputs {
   std::vector<int> captured_layers;
   std::vector<attn::RandomTable> random_tables;  // per layer, sparse only
   attn::AttentionDecision decision;
+  std::string backend;  // what ran: "cpu", "vulkan (<device>)" or "cpu (fallback: <reason>)"
 };
 
 class BigBirdModel {
@@ -64,6 +74,7 @@ class BigBirdModel {
   ParameterStore params_;
   std::string prefix_;
   BigBirdEncoderWeights weights_;
+  std::shared_ptr<backend::EncoderBackend> backend_;  // device-side weights (Vulkan), shared by copies
 };
 
 // Checks ids/mask/types against the config; throws a one-line bb::Error naming the problem.

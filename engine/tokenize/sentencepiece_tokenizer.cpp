@@ -56,7 +56,12 @@ class SentencePieceTokenizer final : public Tokenizer {
       // Rebuild the original Pegasus model: its unk is piece 2 and it has no <s>.
       model = remove_sp_pieces(contents, kPegasusReservedFirst, kPegasusReservedLast, 2, -1, path);
     }
-    const auto status = sp_.LoadFromSerializedProto(model);
+    sentencepiece::util::Status status;
+    try {
+      status = sp_.LoadFromSerializedProto(model);
+    } catch (const std::exception& e) {  // it throws on some malformed models (found by fuzz_tokenizer_vocab)
+      throw Error(path + ": not a usable SentencePiece model (" + e.what() + ")");
+    }
     if (!status.ok()) throw Error(path + ": not a usable SentencePiece model (" + status.ToString() + ")");
 
     if (flavor == Flavor::PegasusHF) {

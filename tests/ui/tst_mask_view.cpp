@@ -114,7 +114,14 @@ class TstMaskView : public QObject {
   }
   bb::ui::ImGuiWidget* widget() const { return window_->imguiWidget(); }
   bb::ui::MaskView* view() const { return window_->maskView(); }
-  void moveMouseAway() { QTest::mouseMove(widget(), QPoint(3, 3)); }
+  // The pointer leaves every control (no tooltip over the grid). The event also goes straight to
+  // the widget: QTest::mouseMove alone does not always reach a widget inside a dock.
+  void moveMouseAway() {
+    QTest::mouseMove(widget(), QPoint(3, 3));
+    QMouseEvent e(QEvent::MouseMove, QPointF(3, 3), widget()->mapToGlobal(QPointF(3, 3)), Qt::NoButton, Qt::NoButton,
+                  Qt::NoModifier);
+    QCoreApplication::sendEvent(widget(), &e);
+  }
   void clickControl(const std::string& id, Qt::KeyboardModifiers mods = {}) {
     const QRectF r = view()->controlRect(id);
     QVERIFY2(!r.isEmpty(), id.c_str());
