@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 
+#include "app/cli/bench_profile.h"
 #include "app/cli/args.h"
 #include "app/cli/bench_summarize.h"
 #include "app/cli/bench_train.h"
@@ -186,13 +187,7 @@ int run_bench(const std::vector<std::string>& argv) {
         std::printf("        ran on %s\n", std::string(e["backend"]).c_str());
       std::fflush(stdout);
       if (e.contains("profile_s")) {
-        std::string line = "        profile (s/forward):";
-        for (const auto& [stage, secs] : e["profile_s"].items()) {
-          char buf[96];
-          std::snprintf(buf, sizeof buf, " %s %.2f;", stage.c_str(), double(secs));
-          line += buf;
-        }
-        std::printf("%s\n", line.c_str());
+        std::printf("%s\n", format_profile("        profile (per forward):", e["profile_s"]).c_str());
       }
       if (type == "block_sparse") sparse_times[len] = t;
       results.push_back(row);

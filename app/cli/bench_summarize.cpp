@@ -2,6 +2,7 @@
 // with random BigBird-Pegasus weights, the engine and the PyTorch reference (scripts/bench/
 // torch_pegasus_bench.py, HF's algorithm) each in a fresh process on the same weights and ids:
 // encoder seconds, decoder ms/token, peak RSS, ratios.
+#include "app/cli/bench_profile.h"
 #include "app/cli/bench_summarize.h"
 
 #include <sys/resource.h>
@@ -228,13 +229,7 @@ int run_bench_summarize(const std::vector<std::string>& argv) {
     doc["memory_ratio"] = mem_x;
   }
   if (e.contains("profile_s")) {
-    std::string line = "engine profile (s):";
-    for (const auto& [stage, secs] : e["profile_s"].items()) {
-      char buf[96];
-      std::snprintf(buf, sizeof buf, " %s %.2f;", stage.c_str(), double(secs));
-      line += buf;
-    }
-    std::printf("%s\n", line.c_str());
+    std::printf("%s\n", format_profile("engine profile:", e["profile_s"]).c_str());
   }
   if (auto out = args.get("json")) io::write_file_atomic(*out, doc.dump(1) + "\n");
   if (!keep) fs::remove_all(dir);

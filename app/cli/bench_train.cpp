@@ -2,6 +2,7 @@
 // masked positions, backward, AdamW) and peak RSS, with and without gradient checkpointing, each
 // configuration in a fresh process (`bench-train-worker`), next to the PyTorch reference's training
 // step (scripts/bench/torch_bigbird_bench.py --train) on the same weights in the same run.
+#include "app/cli/bench_profile.h"
 #include "app/cli/bench_train.h"
 
 #include <sys/resource.h>
@@ -277,13 +278,7 @@ int run_bench_train(const std::vector<std::string>& argv_in) {
       std::printf("%-7s %-13s %9.2f %9.2f %9.0f %9.0f | %s\n", len.c_str(), checkpointing ? "on" : "off", t, ct, mem,
                   double(e["saved_activation_mb"]), torch_cols.c_str());
       if (e.contains("profile_s")) {
-        std::string line = "        profile (s/step):";
-        for (const auto& [stage, secs] : e["profile_s"].items()) {
-          char buf[96];
-          std::snprintf(buf, sizeof buf, " %s %.2f;", stage.c_str(), double(secs));
-          line += buf;
-        }
-        std::printf("%s\n", line.c_str());
+        std::printf("%s\n", format_profile("        profile (per step):", e["profile_s"]).c_str());
       }
       std::fflush(stdout);
       results.push_back(row);

@@ -1,13 +1,13 @@
 #include "engine/models/pegasus_model.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <regex>
 
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "engine/core/error.h"
+#include "engine/io/checkpoint_loader.h"
+#include "engine/io/model_location.h"
 
 namespace bb {
 
@@ -40,23 +40,6 @@ Tensor mask_floats(const I64Tensor& mask, const I64Tensor& ids, const std::strin
 
 }  // namespace
 
-ParameterStore load_pegasus_parameters(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::vector<std::string> files;
-  const fs::path single = fs::path(dir) / "model.safetensors";
-  if (fs::exists(single)) {
-    files.push_back(single.string());
-  } else {
-    static const std::regex shard(R"(model-\d+-of-\d+\.safetensors)");
-    std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (std::regex_match(e.path().filename().string(), shard)) files.push_back(e.path().string());
-    std::sort(files.begin(), files.end());
-  }
-  if (files.empty()) throw Error(dir + ": no model.safetensors found");
-  return pegasus_from_tf_names(load_safetensors_parameters(files));
-}
-
 PegasusModel::PegasusModel(ModelConfig config, ParameterStore params)
     : config_(std::move(config)), params_(std::move(params)) {
   if (config_.family != ModelFamily::BigBirdPegasus)
@@ -65,12 +48,13 @@ PegasusModel::PegasusModel(ModelConfig config, ParameterStore params)
 }
 
 PegasusModel PegasusModel::load(const std::string& dir) {
-  namespace fs = std::filesystem;
-  if (!fs::is_directory(dir)) throw Error(dir + ": not a model directory");
-  ModelConfig config = load_config((fs::path(dir) / "config.json").string());
+  const io::ModelLocation loc = io::locate_model(dir);
+  if (loc.config.empty()) throw Error(dir + ": no config.json next to the weights");
+  ModelConfig config = load_config(loc.config);
   if (config.family != ModelFamily::BigBirdPegasus)
     throw Error(dir + ": config.json describes a " + config.model_type + " model, not bigbird_pegasus");
-  return PegasusModel(std::move(config), load_pegasus_parameters(dir));
+  ParameterStore params = io::load_checkpoint(dir, config);
+  return PegasusModel(std::move(config), std::move(params));
 }
 
 PegasusEncoding PegasusModel::encode(const I64Tensor& ids, const I64Tensor& attention_mask,

@@ -60,9 +60,6 @@ class PegasusModel {
   PegasusWeights weights_;
 };
 
-// The one place Pegasus weights are read from disk (to be switched to the generic checkpoint loader).
-ParameterStore load_pegasus_parameters(const std::string& dir);
-
 // HF shift_tokens_right: [start, ids[0..n-2]] per row, with -100 replaced by pad.
 I64Tensor shift_tokens_right(const I64Tensor& ids, int64_t pad_token_id, int64_t decoder_start_token_id);
 

@@ -1,7 +1,5 @@
 #include "engine/models/pegasus_weights.h"
 
-#include <regex>
-
 #include "engine/core/error.h"
 
 namespace bb {
@@ -94,92 +92,6 @@ PegasusWeights bind_pegasus(ParameterStore& p, const ModelConfig& c) {
     w.decoder.push_back(L);
   }
   return w;
-}
-
-// ------------------------------------------------------------------------------------------ TF names
-
-bool has_pegasus_tf_names(const ParameterStore& p) { return p.has("pegasus/embeddings/word_embeddings"); }
-
-namespace {
-
-Tensor transposed(const Tensor& t, const std::string& name) {
-  if (t.rank() != 2) throw Error("TF kernel '" + name + "' has shape " + shape_to_string(t.shape()) + ", expected 2-D");
-  const int64_t r = t.dim(0), c = t.dim(1);
-  Tensor out = Tensor::uninitialized({c, r});
-  for (int64_t i = 0; i < r; ++i)
-    for (int64_t j = 0; j < c; ++j) out[j * r + i] = t[i * c + j];
-  return out;
-}
-
-// TF scope inside a layer -> HF module name (without the layer prefix), or "" to drop the tensor.
-std::string layer_module(bool decoder, const std::string& scope) {
-  static const std::vector<std::pair<std::string, std::string>> enc = {
-      {"attention/self/LayerNorm", "self_attn_layer_norm"},
-      {"attention/self/query", "self_attn.self.query"},
-      {"attention/self/key", "self_attn.self.key"},
-      {"attention/self/value", "self_attn.self.value"},
-      {"attention/output/dense", "self_attn.output"},
-      {"intermediate/LayerNorm", "final_layer_norm"},
-      {"intermediate/dense", "fc1"},
-      {"output/dense", "fc2"}};
-  static const std::vector<std::pair<std::string, std::string>> dec = {
-      {"attention/self/LayerNorm", "self_attn_layer_norm"},
-      {"attention/self/query", "self_attn.q_proj"},
-      {"attention/self/key", "self_attn.k_proj"},
-      {"attention/self/value", "self_attn.v_proj"},
-      {"attention/output/dense", "self_attn.out_proj"},
-      {"attention/encdec/LayerNorm", "encoder_attn_layer_norm"},
-      {"attention/encdec/query", "encoder_attn.q_proj"},
-      {"attention/encdec/key", "encoder_attn.k_proj"},
-      {"attention/encdec/value", "encoder_attn.v_proj"},
-      {"attention/encdec_output/dense", "encoder_attn.out_proj"},
-      {"intermediate/LayerNorm", "final_layer_norm"},
-      {"intermediate/dense", "fc1"},
-      {"output/dense", "fc2"}};
-  for (const auto& [tf, hf] : decoder ? dec : enc)
-    if (scope == tf) return hf;
-  return {};
-}
-
-bool is_optimizer_slot(const std::string& name) {
-  return name.find("adam_m") != std::string::npos || name.find("adam_v") != std::string::npos ||
-         name.find("Adafactor") != std::string::npos || name.find("AdamWeightDecay") != std::string::npos ||
-         name == "global_step";
-}
-
-}  // namespace
-
-ParameterStore pegasus_from_tf_names(ParameterStore tf) {
-  if (!has_pegasus_tf_names(tf)) return tf;
-  ParameterStore out;
-  out.set_source(tf.source());
-  static const std::regex layer_re(R"(pegasus/(encoder|decoder)/layer_(\d+)/(.+)/(kernel|bias|gamma|beta))");
-  static const std::regex stack_ln_re(R"(pegasus/(encoder|decoder)/LayerNorm/(gamma|beta))");
-  for (const std::string& name : tf.names()) {
-    if (is_optimizer_slot(name)) continue;
-    const Tensor& t = tf.get(name);
-    std::smatch m;
-    if (name == "pegasus/embeddings/word_embeddings") {
-      out.set("model.shared.weight", t.clone());
-    } else if (name == "pegasus/embeddings/position_embeddings") {
-      out.set("model.encoder.embed_positions.weight", t.clone());
-      out.set("model.decoder.embed_positions.weight", t.clone());
-    } else if (std::regex_match(name, m, stack_ln_re)) {
-      out.set("model." + m[1].str() + ".layernorm_embedding." + (m[2] == "gamma" ? "weight" : "bias"), t.clone());
-    } else if (std::regex_match(name, m, layer_re)) {
-      const bool decoder = m[1] == "decoder";
-      const std::string module = layer_module(decoder, m[3].str()), leaf = m[4].str();
-      const bool attention_proj = module.find("attn") != std::string::npos && module.find("layer_norm") == std::string::npos;
-      if (module.empty()) throw Error(tf.source() + ": unknown BigBird-Pegasus TF variable '" + name + "'");
-      if (leaf == "bias" && attention_proj) continue;  // the HF model has no q/k/v/out biases (use_bias=False)
-      const std::string hf = "model." + m[1].str() + ".layers." + m[2].str() + "." + module + "." +
-                             (leaf == "kernel" || leaf == "gamma" ? "weight" : "bias");
-      out.set(hf, leaf == "kernel" ? transposed(t, name) : t.clone());
-    } else if (name.rfind("pegasus/", 0) == 0) {
-      throw Error(tf.source() + ": unknown BigBird-Pegasus TF variable '" + name + "'");
-    }
-  }
-  return out;
 }
 
 }  // namespace bb

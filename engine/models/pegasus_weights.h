@@ -47,10 +47,4 @@ struct PegasusWeights {
 // tensors to `p` when needed, so `p` must outlive the weights. Throws naming a missing/mis-shaped tensor.
 PegasusWeights bind_pegasus(ParameterStore& p, const ModelConfig& c);
 
-// Renames a checkpoint stored with the original TF variable names (pegasus/encoder/layer_0/...,
-// bigbird-spec.md §8.3) to HF names, transposing every dense/query/key/value kernel and dropping the
-// attention biases the model does not have. A store already in HF names is returned unchanged.
-ParameterStore pegasus_from_tf_names(ParameterStore tf);
-bool has_pegasus_tf_names(const ParameterStore& p);
-
 }  // namespace bb
