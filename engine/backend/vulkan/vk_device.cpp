@@ -298,6 +298,11 @@ DeviceOptions DeviceOptions::from_environment() {
   o.map_device_memory = env_or("BIGBIRD_VK_STAGING", "0") != "1";
   const std::string bind = env_or("BIGBIRD_VK_MAX_BINDING_BYTES", "");
   if (!bind.empty()) o.max_binding_bytes = uint64_t(parse_number("BIGBIRD_VK_MAX_BINDING_BYTES", bind));
+  const std::string split = env_or("BIGBIRD_VK_SPLIT_BLOCKS", "");
+  if (split == "off")
+    o.split_blocks = UINT32_MAX;
+  else if (!split.empty())
+    o.split_blocks = uint32_t(std::clamp(parse_number("BIGBIRD_VK_SPLIT_BLOCKS", split), 0.0, 4294967295.0));
   return o;
 }
 

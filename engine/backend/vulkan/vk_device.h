@@ -69,10 +69,12 @@ struct DeviceOptions {
   std::string pipeline_cache_dir;     // "" = $XDG_CACHE_HOME/bigbird-studio/vulkan; "none" = not persisted
   double max_submit_seconds = 0.5;    // command buffers are split so no submission runs longer
   bool map_device_memory = true;      // false: transfers go through staging copies even on unified memory
+  uint32_t split_blocks = 0;          // block-sparse split-K part size (ops::upload_pattern); 0 = automatic
   Fault fault;
 
   // BIGBIRD_VK_DEVICE, BIGBIRD_VK_VALIDATE=1, BIGBIRD_VK_FAULT, BIGBIRD_VK_MAX_SUBMIT_MS,
-  // BIGBIRD_VK_MAX_BINDING_BYTES, BIGBIRD_VK_PIPELINE_CACHE_DIR, BIGBIRD_VK_STAGING=1.
+  // BIGBIRD_VK_MAX_BINDING_BYTES, BIGBIRD_VK_PIPELINE_CACHE_DIR, BIGBIRD_VK_STAGING=1,
+  // BIGBIRD_VK_SPLIT_BLOCKS (a number, or "off" = never split).
   static DeviceOptions from_environment();
 };
 

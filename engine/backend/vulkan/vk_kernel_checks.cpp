@@ -218,7 +218,8 @@ attn::BlockPattern make_pattern(const SparseShape& sh) {
 std::string sparse_label(const SparseShape& sh) {
   return "L " + std::to_string(sh.len) + " block " + std::to_string(sh.block) + " r " + std::to_string(sh.random) +
          " heads " + std::to_string(sh.heads) + " d " + std::to_string(sh.head_dim) + " batch " +
-         std::to_string(sh.batch) + " pad " + std::to_string(sh.padded_tail);
+         std::to_string(sh.batch) + " pad " + std::to_string(sh.padded_tail) +
+         (sh.split_blocks != 0 ? " split " + std::to_string(sh.split_blocks) : "");
 }
 
 ops::SparseAttention sparse_args(const SparseShape& sh, const ops::SparseLists& lists, const Buffer& q, const Buffer& k,
@@ -266,7 +267,7 @@ Check block_sparse_attention(Stream& s, const SparseShape& sh, bool corrupt) {
     attn::block_sparse_attention(a);
   }
 
-  const ops::SparseLists lists = ops::upload_pattern(s, pattern, false);
+  const ops::SparseLists lists = ops::upload_pattern(s, pattern, false, sh.split_blocks);
   Buffer dq = upload_floats(s, q.data(), n), dk = upload_floats(s, k.data(), n), dv = upload_floats(s, v.data(), n);
   Buffer dm = upload_floats(s, mask.data(), int64_t(mask.size()));
   Buffer dc = make_buffer(s.device(), n), dl = make_buffer(s.device(), sh.batch * sh.heads * L);
@@ -310,7 +311,7 @@ Check block_sparse_attention_backward(Stream& s, const SparseShape& sh, bool cor
     std::copy(g.dv.begin(), g.dv.end(), want_v.begin() + off);
   }
 
-  const ops::SparseLists lists = ops::upload_pattern(s, pattern, true);
+  const ops::SparseLists lists = ops::upload_pattern(s, pattern, true, sh.split_blocks);
   Buffer dq = upload_floats(s, q.data(), n), dk = upload_floats(s, k.data(), n), dv = upload_floats(s, v.data(), n);
   Buffer dm = upload_floats(s, mask.data(), int64_t(mask.size())), ddo = upload_floats(s, dout.data(), n);
   Buffer dc = make_buffer(s.device(), n), dl = make_buffer(s.device(), sh.batch * sh.heads * L);
@@ -470,6 +471,7 @@ std::vector<Check> self_test_suite(Stream& s, const std::string& corrupt_kernel)
   sp.head_dim = 8;
   sp.batch = 2;
   sp.padded_tail = 5;
+  sp.split_blocks = 3;  // the global query blocks' lists (8 blocks) run as 3 merged parts
   if (!add(block_sparse_attention(s, sp, corrupt("attention_block_sparse")))) return out;
   if (!add(block_sparse_attention_backward(s, sp, corrupt("attention_block_sparse_backward")))) return out;
   DenseShape de;

@@ -37,6 +37,7 @@ struct SparseShape {
   int padded_tail = 0;  // the last padded_tail positions of batch row 0 are padding (mask 0)
   int layer = 0;
   attn::RandomBlocks mode = attn::RandomBlocks::HFTrain;
+  uint32_t split_blocks = 0;  // forward split-K part size, as ops::upload_pattern (0 = automatic)
 };
 // Context and captured probabilities against attn::block_sparse_attention.
 Check block_sparse_attention(Stream& s, const SparseShape& shape, bool corrupt = false);

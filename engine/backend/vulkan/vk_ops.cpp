@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 #include "engine/backend/vulkan/vk_device.h"
 #include "engine/backend/vulkan/vk_error.h"
@@ -40,7 +41,7 @@ struct SparsePush {
   uint32_t L, heads, block, nb, ldq, ldkv, ldc, q_off, k_off, v_off, c_off, q_batch, kv_batch, c_batch, subs, b_begin,
       h_begin;
   float scale, penalty;
-  uint32_t flags;
+  uint32_t flags, slots;
 };
 struct DensePush {
   uint32_t Lq, Lk, heads, ldq, ldkv, ldc, q_off, k_off, v_off, c_off, q_batch, kv_batch, c_batch, q_begin, h_begin;
@@ -55,7 +56,7 @@ struct BackwardPush {
   float scale, penalty;
   uint32_t flags;
 };
-static_assert(sizeof(GemmPush) == 60 && sizeof(SparsePush) == 80 && sizeof(DensePush) == 88 &&
+static_assert(sizeof(GemmPush) == 60 && sizeof(SparsePush) == 84 && sizeof(DensePush) == 88 &&
               sizeof(BackwardPush) == 92);
 
 constexpr KernelLayout kGemm{"gemm", 4, sizeof(GemmPush)};
@@ -65,7 +66,8 @@ constexpr KernelLayout kSoftmax{"softmax", 1, sizeof(SoftmaxPush)};
 constexpr KernelLayout kActivation{"activation", 1, sizeof(ActivationPush)};
 constexpr KernelLayout kEmbedding{"embedding", 3, sizeof(EmbeddingPush)};
 constexpr KernelLayout kBiasResidual{"bias_residual", 4, sizeof(BiasResidualPush)};
-constexpr KernelLayout kSparse{"attention_block_sparse", 8, sizeof(SparsePush)};
+constexpr KernelLayout kSparse{"attention_block_sparse", 11, sizeof(SparsePush)};
+constexpr KernelLayout kSparseMerge{"attention_block_sparse_merge", 6, sizeof(SparsePush)};
 constexpr KernelLayout kSparseProbs{"attention_probs_block_sparse", 8, sizeof(SparsePush)};
 constexpr KernelLayout kDense{"attention_dense", 8, sizeof(DensePush)};
 constexpr KernelLayout kDenseProbs{"attention_probs_dense", 6, sizeof(DensePush)};
@@ -262,7 +264,48 @@ void bias_residual(Stream& s, View a, View bias, View res, View y, uint32_t rows
              2.0 * rows * cols);
 }
 
-SparseLists upload_pattern(Stream& s, const attn::BlockPattern& pat, bool with_transpose) {
+namespace {
+
+constexpr uint32_t kNoSlot = 0xffffffffu;
+
+// Fills l.host_items (and the counts) from l.host_offsets; returns the merge records. A list of
+// n > 2 * split entries becomes ceil(n / split) contiguous parts of near-equal length, so the
+// plan's order and duplicates are kept inside each part and the merge restores the whole sum.
+std::vector<uint32_t> plan_work_items(SparseLists& l, uint32_t split_blocks) {
+  const size_t lists = size_t(l.heads) * l.nb;
+  uint32_t split = split_blocks;
+  if (split == 0 && lists > 0) {
+    std::vector<uint32_t> lengths(lists);
+    for (size_t i = 0; i < lists; ++i) lengths[i] = l.host_offsets[i + 1] - l.host_offsets[i];
+    std::nth_element(lengths.begin(), lengths.begin() + lists / 2, lengths.end());
+    split = lengths[lists / 2];
+  }
+  split = std::max<uint32_t>(1, split);
+  l.split_blocks = split;
+  std::vector<uint32_t> merges;
+  l.host_items.clear();
+  l.slots = 0;
+  for (size_t i = 0; i < lists; ++i) {
+    const uint32_t e0 = l.host_offsets[i], e1 = l.host_offsets[i + 1], n = e1 - e0;
+    if (uint64_t(n) <= 2 * uint64_t(split)) {
+      l.host_items.insert(l.host_items.end(), {uint32_t(i), e0, e1, kNoSlot});
+      continue;
+    }
+    const uint32_t parts = ceil_div(n, split);
+    merges.insert(merges.end(), {uint32_t(i), l.slots, parts, 0u});
+    for (uint32_t j = 0; j < parts; ++j)
+      l.host_items.insert(l.host_items.end(), {uint32_t(i), e0 + uint32_t(uint64_t(n) * j / parts),
+                                               e0 + uint32_t(uint64_t(n) * (j + 1) / parts), l.slots + j});
+    l.slots += parts;
+  }
+  l.item_count = uint32_t(l.host_items.size() / 4);
+  l.merge_count = uint32_t(merges.size() / 4);
+  return merges;
+}
+
+}  // namespace
+
+SparseLists upload_pattern(Stream& s, const attn::BlockPattern& pat, bool with_transpose, uint32_t split_blocks) {
   SparseLists l;
   l.heads = uint32_t(pat.heads());
   l.nb = uint32_t(pat.num_blocks());
@@ -282,8 +325,6 @@ SparseLists upload_pattern(Stream& s, const attn::BlockPattern& pat, bool with_t
       l.host_offsets.push_back(uint32_t(l.host_blocks.size()));
       l.host_tile_offsets.push_back(l.host_tile_offsets.back() + b2 * keys.size());
     }
-  l.offsets = upload_ints(s, reinterpret_cast<const int32_t*>(l.host_offsets.data()), int64_t(l.host_offsets.size()));
-  l.blocks = upload_ints(s, reinterpret_cast<const int32_t*>(l.host_blocks.data()), int64_t(l.host_blocks.size()));
   // Tile offsets are relative to their head's first tile, so 32 bits suffice per head.
   std::vector<uint32_t> tiles(l.host_tile_offsets.size());
   for (size_t i = 0; i < tiles.size(); ++i) {
@@ -292,17 +333,43 @@ SparseLists upload_pattern(Stream& s, const attn::BlockPattern& pat, bool with_t
     require(rel <= std::numeric_limits<uint32_t>::max(), "attention capture", "one head's tiles exceed 2^32 floats");
     tiles[i] = uint32_t(rel);
   }
-  l.tile_offsets = upload_ints(s, reinterpret_cast<const int32_t*>(tiles.data()), int64_t(tiles.size()));
+  const std::vector<uint32_t> merges =
+      plan_work_items(l, split_blocks != 0 ? split_blocks : s.device().options().split_blocks);
+  std::vector<uint32_t> t_off, t_blocks;
   if (with_transpose) {
-    std::vector<uint32_t> off{0}, blocks;
+    t_off.push_back(0);
     for (uint32_t h = 0; h < l.heads; ++h)
       for (uint32_t kb = 0; kb < l.nb; ++kb) {
-        blocks.insert(blocks.end(), transposed[h][kb].begin(), transposed[h][kb].end());
-        off.push_back(uint32_t(blocks.size()));
+        t_blocks.insert(t_blocks.end(), transposed[h][kb].begin(), transposed[h][kb].end());
+        t_off.push_back(uint32_t(t_blocks.size()));
       }
-    l.t_offsets = upload_ints(s, reinterpret_cast<const int32_t*>(off.data()), int64_t(off.size()));
-    l.t_blocks = upload_ints(s, reinterpret_cast<const int32_t*>(blocks.data()), int64_t(blocks.size()));
   }
+
+  // Every array in one buffer and one upload: each upload is a submission (and on a discrete GPU
+  // a staging copy), and a layer's pattern is uploaded in the middle of the forward pass.
+  const uint64_t align = std::max<uint64_t>(4, s.device().info().min_storage_buffer_offset_alignment) / 4;
+  std::vector<uint32_t> packed;
+  std::vector<std::pair<uint64_t, uint64_t>> sections;  // (first word, words)
+  const std::vector<uint32_t>* arrays[] = {&l.host_offsets, &l.host_blocks, &tiles, &l.host_items,
+                                           &merges,         &t_off,         &t_blocks};
+  for (const std::vector<uint32_t>* a : arrays) {
+    packed.resize((packed.size() + align - 1) / align * align);
+    sections.emplace_back(packed.size(), a->size());
+    packed.insert(packed.end(), a->begin(), a->end());
+  }
+  l.storage = upload_ints(s, reinterpret_cast<const int32_t*>(packed.data()), int64_t(packed.size()));
+  const View all = view_of(l.storage);
+  auto section = [&](size_t i) {
+    if (sections[i].second == 0) return View{};
+    return View{all.buffer, all.offset + sections[i].first * 4, sections[i].second * 4};
+  };
+  l.offsets = section(0);
+  l.blocks = section(1);
+  l.tile_offsets = section(2);
+  l.items = section(3);
+  l.merges = section(4);
+  l.t_offsets = section(5);
+  l.t_blocks = section(6);
   return l;
 }
 
@@ -344,25 +411,48 @@ void check_sparse(const Stream& s, const SparseAttention& a, const char* op) {
 void block_sparse_attention(Stream& s, const SparseAttention& a) {
   check_sparse(s, a, "block_sparse_attention");
   const SparseLists& l = *a.lists;
-  const AttentionShape sh = attention_shape(s.device(), l.block, a.head_dim, 2);
+  require(l.item_count > 0 && !l.items.empty(), "block_sparse_attention", "the lists have no work items");
+  const uint32_t padded_dim = (a.head_dim + 3) / 4 * 4;  // the kernel stages vec4s
+  const AttentionShape sh = attention_shape(s.device(), l.block, padded_dim, 2);
   const std::vector<uint32_t> spec = {sh.wg, a.head_dim, sh.kt};
   SparsePush p = sparse_push(a);
   p.subs = sh.subs;
-  const double per_key_block = 4.0 * l.block * double(l.block) * a.head_dim * a.heads * a.batch;
+  p.slots = l.slots;
+  Buffer part_o, part_ml;  // scratch of the split lists: unnormalised outputs, (m, l) per row
+  if (l.slots > 0) {
+    part_o = make_buffer(s.device(), int64_t(a.batch) * l.slots * l.block * a.head_dim);
+    part_ml = make_buffer(s.device(), int64_t(a.batch) * l.slots * l.block * 2);
+  }
+  const View po = view_of_or_empty(part_o), pml = view_of_or_empty(part_ml);
+  const double per_key_block = 4.0 * l.block * double(l.block) * a.head_dim * a.batch;
   const double budget = s.dispatch_budget_flops();
-  uint32_t qb = 0;
-  while (qb < l.nb) {
-    uint32_t end = qb;
+  const uint32_t max_items = std::max<uint32_t>(1, s.device().info().max_workgroup_count[0] / sh.subs);
+  auto item_work = [&](uint32_t i) { return per_key_block * (l.host_items[4 * i + 2] - l.host_items[4 * i + 1]); };
+  uint32_t first = 0;
+  while (first < l.item_count) {
+    uint32_t end = first;
     double work = 0;
     do {
-      work += per_key_block * (l.host_offsets[end + 1] - l.host_offsets[end]);
+      work += item_work(end);
       ++end;
-    } while (end < l.nb && work + per_key_block * (l.host_offsets[end + 1] - l.host_offsets[end]) <= budget);
-    p.b_begin = qb;
-    s.dispatch(kSparse, spec, {a.q, a.k, a.v, a.mask, view_of(l.offsets), view_of(l.blocks), a.ctx, a.lse}, &p,
-               (end - qb) * sh.subs, a.heads, a.batch, work);
-    qb = end;
+    } while (end < l.item_count && end - first < max_items && work + item_work(end) <= budget);
+    p.b_begin = first;
+    s.dispatch(kSparse, spec,
+               {a.q, a.k, a.v, a.mask, l.offsets, l.blocks, a.ctx, a.lse, l.items, po, pml},
+               &p, (end - first) * sh.subs, 1, a.batch, work);
+    first = end;
   }
+  if (l.merge_count > 0) {
+    const uint32_t per_dispatch = std::max<uint32_t>(1, s.device().info().max_workgroup_count[0] / l.block);
+    for (uint32_t m0 = 0; m0 < l.merge_count; m0 += per_dispatch) {
+      const uint32_t n = std::min(per_dispatch, l.merge_count - m0);
+      p.b_begin = m0;
+      s.dispatch(kSparseMerge, {64u, a.head_dim}, {a.mask, l.merges, po, pml, a.ctx, a.lse}, &p,
+                 n * l.block, 1, a.batch, 4.0 * n * l.block * double(a.head_dim) * a.batch);
+    }
+  }
+  s.release_after_flush(std::move(part_o));
+  s.release_after_flush(std::move(part_ml));
 }
 
 void block_sparse_attention_probs(Stream& s, const SparseAttention& a, uint32_t head, View out) {
@@ -378,7 +468,7 @@ void block_sparse_attention_probs(Stream& s, const SparseAttention& a, uint32_t 
   p.c_batch = uint32_t(l.host_tile_offsets[size_t(head + 1) * l.nb] - l.host_tile_offsets[size_t(head) * l.nb]);
   const double work = 2.0 * a.head_dim * double(p.c_batch) * a.batch;
   s.dispatch(kSparseProbs, {64u, a.head_dim},
-             {a.q, a.k, a.mask, view_of(l.offsets), view_of(l.blocks), view_of(l.tile_offsets), a.lse, out}, &p, l.nb,
+             {a.q, a.k, a.mask, l.offsets, l.blocks, l.tile_offsets, a.lse, out}, &p, l.nb,
              1, a.batch, work);
 }
 
@@ -433,7 +523,7 @@ void block_sparse_attention_backward(Stream& s, const SparseAttention& a, const 
     }
   };
   run(kBackwardDq, l.host_offsets,
-      {a.q, a.k, a.v, a.mask, view_of(l.offsets), view_of(l.blocks), g.dout, a.lse, g.delta, g.dq});
+      {a.q, a.k, a.v, a.mask, l.offsets, l.blocks, g.dout, a.lse, g.delta, g.dq});
   // The transposed lists have the same per-head totals; their per-block counts drive the split.
   std::vector<uint32_t> t_counts(size_t(l.nb) + 1, 0);
   for (uint32_t h = 0; h < 1 && h < l.heads; ++h)
@@ -441,7 +531,7 @@ void block_sparse_attention_backward(Stream& s, const SparseAttention& a, const 
       ++t_counts[size_t(l.host_blocks[e]) + 1];
   for (size_t i = 1; i < t_counts.size(); ++i) t_counts[i] += t_counts[i - 1];
   run(kBackwardDkDv, t_counts,
-      {a.q, a.k, a.v, a.mask, view_of(l.t_offsets), view_of(l.t_blocks), g.dout, a.lse, g.delta, g.dk, g.dv});
+      {a.q, a.k, a.v, a.mask, l.t_offsets, l.t_blocks, g.dout, a.lse, g.delta, g.dk, g.dv});
 }
 
 namespace {
@@ -485,7 +575,7 @@ void dense_attention(Stream& s, const DenseAttention& a) {
   if (a.Lq == 0) return;
   check_dense(s, a, "dense_attention");
   require(a.Lk > 0, "dense_attention", "no keys");
-  const AttentionShape sh = attention_shape(s.device(), 64, a.head_dim, 2);
+  const AttentionShape sh = attention_shape(s.device(), 64, (a.head_dim + 3) / 4 * 4, 2);  // vec4 tiles
   const std::vector<uint32_t> spec = {sh.wg, a.head_dim, sh.kt};
   DensePush p = dense_push(a);
   const double per_row = 4.0 * a.Lk * double(a.head_dim) * a.heads * a.batch;

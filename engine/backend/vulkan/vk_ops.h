@@ -49,14 +49,26 @@ void bias_residual(Stream& s, View a, View bias, View res, View y, uint32_t rows
 
 // A layer's block pattern on the device: key-block lists (CSR over head*nb + query block, in the
 // plan's order, duplicates kept), their transpose (key block -> query blocks, for the backward
-// pass), and the offset of each (head, query block) probability tile of a capture.
+// pass), the offset of each (head, query block) probability tile of a capture, and the forward's
+// work items: each (head, query block) walks its list in one workgroup unless the list is long
+// (the global query blocks list every key block), then it is split into parts of about
+// split_blocks key blocks that run in parallel and are merged (split-K, log-sum-exp rescaling).
 struct SparseLists {
-  Buffer offsets, blocks, t_offsets, t_blocks, tile_offsets;
+  Buffer storage;  // every array below, uploaded at once; the views are its sections
+  View offsets, blocks, t_offsets, t_blocks, tile_offsets;
+  View items;   // uvec4 (head*nb + query block, first entry, end entry, scratch slot | ~0u)
+  View merges;  // uvec4 (head*nb + query block, first slot, parts, 0) of each split list
   std::vector<uint32_t> host_offsets, host_blocks;
   std::vector<uint64_t> host_tile_offsets;  // [heads*nb + 1], floats
+  std::vector<uint32_t> host_items;         // 4 per item, as uploaded
+  uint32_t item_count = 0, merge_count = 0, slots = 0;
+  uint32_t split_blocks = 0;  // the part size used (key blocks)
   uint32_t heads = 0, nb = 0, block = 0;
 };
-SparseLists upload_pattern(Stream& s, const attn::BlockPattern& p, bool with_transpose);
+// split_blocks: key blocks per part of a split list; a list is split when it is longer than twice
+// that. 0 = the device's option (BIGBIRD_VK_SPLIT_BLOCKS), whose 0 is automatic: the median list
+// length, so a part costs what an ordinary query block costs; UINT32_MAX = never split.
+SparseLists upload_pattern(Stream& s, const attn::BlockPattern& p, bool with_transpose, uint32_t split_blocks = 0);
 
 struct SparseAttention {
   View q, k, v, ctx;

@@ -178,12 +178,18 @@ void Stream::dispatch(const KernelLayout& kernel, const std::vector<uint32_t>& s
   ++recorded_dispatches_;
 }
 
+void Stream::release_after_flush(Buffer&& b) {
+  if (!recording_) return;  // nothing recorded can still use it
+  in_flight_.push_back(std::move(b));
+}
+
 void Stream::flush() {
   if (!recording_) return;
   recording_ = false;
   check(vkEndCommandBuffer(cmd_), "vkEndCommandBuffer");
   const double t0 = now_s();
   device_.submit_and_wait(cmd_, fence_, "vkQueueSubmit");
+  in_flight_.clear();
   const double took = now_s() - t0;
   device_.record_throughput(recorded_flops_, took);
   longest_submission_ = std::max(longest_submission_, took);

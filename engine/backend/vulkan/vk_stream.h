@@ -40,6 +40,8 @@ class Stream {
   void dispatch(const KernelLayout& kernel, const std::vector<uint32_t>& spec, const std::vector<View>& bindings,
                 const void* push, uint32_t gx, uint32_t gy, uint32_t gz, double work_flops);
   void flush();  // submit what was recorded and wait for it
+  // Keeps a temporary buffer (an op's scratch) alive until the work recorded so far has run.
+  void release_after_flush(Buffer&& b);
 
   double dispatch_budget_flops() const;
 
@@ -77,6 +79,7 @@ class Stream {
   uint32_t query_count_ = 0;
   std::vector<std::string> query_names_;
   std::map<std::string, KernelTime> times_;
+  std::vector<Buffer> in_flight_;  // scratch buffers of recorded work
   int submissions_ = 0;
   double longest_submission_ = 0;
 };

@@ -56,6 +56,7 @@ void check_model_shape(Stream& s, const ModelConfig& c) {
   sp.heads = 2;
   sp.head_dim = int(c.head_dim());
   sp.padded_tail = c.block_size / 2 + 1;
+  sp.split_blocks = 4;  // the global query blocks' lists (2r + 6 blocks) run as merged parts
   checks::DenseShape de;
   de.Lq = de.Lk = 2 * 64 + 3;
   de.head_dim = int(c.head_dim());

@@ -155,6 +155,91 @@ TEST_F(VulkanKernels, BlockSparseAttention) {
       checks::block_sparse_attention(s(), shape(600, 75, 1, 1, 24, 1, 0, RandomBlocks::HFTrain)));  // block > 64
 }
 
+TEST_F(VulkanKernels, SplitKeyListsPlan) {
+  // bigbird-roberta's pattern at 2048 tokens: the global query blocks list all 32 key blocks,
+  // every other query block about 8; only the global ones are split, into median-sized parts
+  // that cover their list exactly once, in order.
+  attn::TableParams tp;
+  tp.seq_len = 2048;
+  tp.block = 64;
+  tp.num_random = 3;
+  tp.heads = 2;
+  tp.max_position_embeddings = 4096;
+  const attn::BlockPattern pattern(2048, 64, 3, 2, attn::random_block_table(tp));
+  const vk::ops::SparseLists l = vk::ops::upload_pattern(s(), pattern, false);
+  const uint32_t nb = l.nb;
+  ASSERT_EQ(nb, 32u);
+  EXPECT_EQ(l.split_blocks, 8u);
+  std::vector<uint32_t> parts(size_t(l.heads) * nb, 0), covered(size_t(l.heads) * nb, 0);
+  for (uint32_t i = 0; i < l.item_count; ++i) {
+    const uint32_t list = l.host_items[4 * i], e0 = l.host_items[4 * i + 1], e1 = l.host_items[4 * i + 2];
+    ASSERT_LT(e0, e1);
+    EXPECT_EQ(e0, l.host_offsets[list] + covered[list]) << "parts must be contiguous, in list order";
+    covered[list] += e1 - e0;
+    ++parts[list];
+    EXPECT_LE(e1 - e0, 2 * l.split_blocks);
+  }
+  for (uint32_t list = 0; list < l.heads * nb; ++list) {
+    EXPECT_EQ(covered[list], l.host_offsets[list + 1] - l.host_offsets[list]) << "list " << list;
+    const uint32_t qb = list % nb;
+    if (qb == 0 || qb == nb - 1)
+      EXPECT_EQ(parts[list], 4u) << "global query block " << qb;
+    else
+      EXPECT_EQ(parts[list], 1u) << "query block " << qb;
+  }
+  EXPECT_EQ(l.merge_count, 2 * l.heads);
+  EXPECT_EQ(l.slots, 8 * l.heads);
+
+  const vk::ops::SparseLists whole = vk::ops::upload_pattern(s(), pattern, false, UINT32_MAX);
+  EXPECT_EQ(whole.item_count, whole.heads * nb);
+  EXPECT_EQ(whole.merge_count, 0u);
+  EXPECT_EQ(whole.slots, 0u);
+}
+
+TEST_F(VulkanKernels, BlockSparseAttentionSplitKeyLists) {
+  // Split-K forward (parts merged with log-sum-exp rescaling) against the CPU op: contexts and the
+  // captured probabilities (which read the merged lse). A low split size splits most lists.
+  auto shape = [](int64_t len, int block, int r, int heads, int d, int batch, int pad, attn::RandomBlocks mode,
+                  uint32_t split) {
+    checks::SparseShape sh;
+    sh.len = len;
+    sh.block = block;
+    sh.random = r;
+    sh.heads = heads;
+    sh.head_dim = d;
+    sh.batch = batch;
+    sh.padded_tail = pad;
+    sh.mode = mode;
+    sh.split_blocks = split;
+    return sh;
+  };
+  using attn::RandomBlocks;
+  expect_pass(checks::block_sparse_attention(s(), shape(64, 8, 1, 2, 8, 2, 5, RandomBlocks::HFTrain, 1)));
+  expect_pass(checks::block_sparse_attention(s(), shape(75, 5, 2, 3, 12, 2, 7, RandomBlocks::HFTrain, 2)));
+  expect_pass(checks::block_sparse_attention(s(), shape(90, 9, 1, 2, 5, 1, 4, RandomBlocks::HFTrain, 3)));  // d % 4
+  expect_pass(
+      checks::block_sparse_attention(s(), shape(128, 16, 2, 2, 16, 1, 20, RandomBlocks::HFEval, 2)));  // duplicates
+  expect_pass(checks::block_sparse_attention(s(), shape(160, 16, 2, 2, 8, 1, 3, RandomBlocks::TF, 3)));
+  expect_pass(
+      checks::block_sparse_attention(s(), shape(600, 75, 1, 1, 24, 1, 0, RandomBlocks::HFTrain, 2)));  // block > 64
+  // Automatic split size (the median list length, 8): the global query blocks run as 4 parts.
+  expect_pass(checks::block_sparse_attention(s(), shape(1024, 32, 3, 2, 16, 1, 9, RandomBlocks::HFTrain, 0)));
+  // The backward pass reads the merged lse.
+  expect_pass(
+      checks::block_sparse_attention_backward(s(), shape(128, 16, 2, 2, 16, 2, 9, RandomBlocks::HFEval, 2)));
+
+  // A tiny submission budget (one key block of 64x64x64 is over its 1 MFLOP floor): every work
+  // item in its own dispatch and submission.
+  vk::DeviceOptions o = bbtest::test_device_options();
+  o.max_submit_seconds = 1e-9;
+  vk::Device small(o);
+  vk::Stream st(small);
+  const int before = st.submissions();
+  expect_pass(checks::block_sparse_attention(st, shape(640, 64, 1, 1, 64, 1, 3, RandomBlocks::HFTrain, 2)));
+  EXPECT_GT(st.submissions() - before, 10);
+  BB_EXPECT_NO_VALIDATION_MESSAGES(small);
+}
+
 TEST_F(VulkanKernels, BlockSparseAttentionBackward) {
   checks::SparseShape sh;
   expect_pass(checks::block_sparse_attention_backward(s(), sh));  // 64 / block 8, r 1
