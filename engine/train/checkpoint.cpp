@@ -44,6 +44,11 @@ std::string state_json(const TrainerState& s) {
 
 std::string save_checkpoint(const std::string& out_dir, const TrainableBigBird& model, const Optimizer& optimizer,
                             const TrainerState& state, int keep) {
+  return save_checkpoint(out_dir, [&](const std::string& dir) { model.save_pretrained(dir); }, optimizer, state, keep);
+}
+
+std::string save_checkpoint(const std::string& out_dir, const std::function<void(const std::string&)>& save_model,
+                            const Optimizer& optimizer, const TrainerState& state, int keep) {
   const fs::path root = fs::path(out_dir) / "checkpoints";
   std::error_code ec;
   fs::create_directories(root, ec);
@@ -53,7 +58,7 @@ std::string save_checkpoint(const std::string& out_dir, const TrainableBigBird& 
   const fs::path tmp = root / (name + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(tmp, ec);
   try {
-    model.save_pretrained(tmp.string());
+    save_model(tmp.string());
     io::SafetensorsWriter w;
     w.set_metadata("optimizer", to_string(optimizer.config().kind));
     w.set_metadata("step", std::to_string(optimizer.steps()));

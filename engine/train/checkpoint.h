@@ -7,6 +7,7 @@
 // <out>/checkpoints/latest (one line: the directory name) is replaced atomically. A crash or a full
 // disk at any point leaves the previous checkpoint and `latest` intact.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ struct TrainerState {
 // Saves and returns the checkpoint directory; removes older checkpoints beyond `keep` (0 = keep all).
 std::string save_checkpoint(const std::string& out_dir, const TrainableBigBird& model, const Optimizer& optimizer,
                             const TrainerState& state, int keep = 0);
+// The same for any model: save_model(dir) writes config.json + model.safetensors into dir.
+std::string save_checkpoint(const std::string& out_dir, const std::function<void(const std::string&)>& save_model,
+                            const Optimizer& optimizer, const TrainerState& state, int keep = 0);
 
 // The directory `latest` points to, if any (a stale pointer to a missing directory is an error).
 std::optional<std::string> latest_checkpoint(const std::string& out_dir);

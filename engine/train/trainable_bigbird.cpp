@@ -134,20 +134,21 @@ TrainableBigBird TrainableBigBird::load(const std::string& dir, Head head, uint6
   ModelConfig config = load_config((fs::path(dir) / "config.json").string());
   if (!id2label.empty()) config.id2label = id2label;
   const fs::path st = fs::path(dir) / "model.safetensors";
-  if (!fs::exists(st) && allow_fresh) {
-    if (config.family != ModelFamily::BigBird)
-      throw Error(dir + ": fresh initialisation supports BigBird encoders only");
-    ParameterStore p;
-    const ParameterStore init = random_bigbird_mlm_parameters(config, init_seed);
-    for (const std::string& name : init.names()) p.set(name, init.get(name).clone());
-    Tensor& word = p.mutable_get("bert.embeddings.word_embeddings.weight");
-    if (config.pad_token_id >= 0 && config.pad_token_id < config.vocab_size)
-      std::fill_n(word.data() + config.pad_token_id * config.hidden_size, config.hidden_size, 0.0f);
-    p.set_source(dir + " (fresh random weights)");
-    return TrainableBigBird(std::move(config), std::move(p), head, init_seed);
-  }
+  if (!fs::exists(st) && allow_fresh) return fresh(std::move(config), head, init_seed, dir);
   if (!fs::exists(st)) throw Error(dir + ": no model.safetensors found");
   return TrainableBigBird(std::move(config), load_safetensors_parameters({st.string()}), head, init_seed);
+}
+
+TrainableBigBird TrainableBigBird::fresh(ModelConfig config, Head head, uint64_t init_seed, const std::string& source) {
+  if (config.family != ModelFamily::BigBird) throw Error(source + ": fresh initialisation supports BigBird encoders only");
+  ParameterStore p;
+  const ParameterStore init = random_bigbird_mlm_parameters(config, init_seed);
+  for (const std::string& name : init.names()) p.set(name, init.get(name).clone());
+  Tensor& word = p.mutable_get("bert.embeddings.word_embeddings.weight");
+  if (config.pad_token_id >= 0 && config.pad_token_id < config.vocab_size)
+    std::fill_n(word.data() + config.pad_token_id * config.hidden_size, config.hidden_size, 0.0f);
+  p.set_source(source + " (fresh random weights)");
+  return TrainableBigBird(std::move(config), std::move(p), head, init_seed);
 }
 
 void TrainableBigBird::bind() {

@@ -59,6 +59,9 @@ class TrainableBigBird {
   // pre-training from scratch.
   static TrainableBigBird load(const std::string& dir, Head head, uint64_t init_seed = 42,
                                const std::map<int, std::string>& id2label = {}, bool allow_fresh = false);
+  // HF-style random weights for `config` (as load() with allow_fresh on a config-only directory);
+  // `source` names them in errors.
+  static TrainableBigBird fresh(ModelConfig config, Head head, uint64_t init_seed, const std::string& source);
 
   TrainableBigBird(TrainableBigBird&&) = default;
   TrainableBigBird& operator=(TrainableBigBird&&) = default;

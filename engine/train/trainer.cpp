@@ -13,6 +13,7 @@
 #include "engine/train/checkpoint.h"
 #include "engine/train/dropout.h"
 #include "engine/train/metrics_log.h"
+#include "engine/train/summarization_trainer.h"
 #include "engine/train/train_step.h"
 #include "engine/train/trainable_bigbird.h"
 #include "engine/train/trainer_data.h"
@@ -67,7 +68,7 @@ Head head_for(Task t) {
     case Task::Summarization:
       break;
   }
-  throw Error("--task summarize needs BigBird-Pegasus, which the trainer cannot drive yet");
+  throw Error("--task summarize runs in the summarization trainer (BigBird-Pegasus), not with a BigBird head");
 }
 
 std::vector<std::string> eval_columns(Task t) {
@@ -116,6 +117,7 @@ std::string fingerprint(const TrainerConfig& c, int64_t total_steps, const TaskD
   j["dropout"] = {c.hidden_dropout, c.attention_dropout, c.head_dropout};
   j["mask_probability"] = c.mask_probability;
   j["whole_word"] = c.whole_word_masking;
+  if (c.init_random) j["init"] = "random:" + fs::absolute(c.config_file.empty() ? c.model_dir : c.config_file).string();
   return j.dump();
 }
 
@@ -126,9 +128,57 @@ void copy_tokenizer(const std::string& tokenizer_path, const std::string& dir) {
   if (ec) throw Error(dir + ": cannot copy the tokenizer (" + ec.message() + ")");
 }
 
+std::string config_path(const TrainerConfig& c) {
+  if (!c.config_file.empty()) return c.config_file;
+  if (c.model_dir.empty()) throw Error("no model given (a model directory, or a config file with random init)");
+  return (fs::path(c.model_dir) / "config.json").string();
+}
+
+TrainableBigBird load_model(const TrainerConfig& c, const std::optional<std::string>& resume_dir,
+                            const ModelConfig& config, Head head, const std::map<int, std::string>& id2label) {
+  if (resume_dir) return TrainableBigBird::load(*resume_dir, head, c.seed, id2label);
+  if (c.init_random) {
+    ModelConfig fresh_config = config;
+    if (!id2label.empty()) fresh_config.id2label = id2label;
+    return TrainableBigBird::fresh(std::move(fresh_config), head, c.seed, config_path(c));
+  }
+  return TrainableBigBird::load(c.model_dir, head, c.seed, id2label, /*allow_fresh=*/true);
+}
+
+// --eval-only: the model's metrics on the evaluation data, as the end-of-training evaluation.
+TrainingSummary run_evaluation_only(const TrainerConfig& c, const std::function<TrainingEvent(TrainingEvent)>& emit) {
+  if (c.eval_file.empty()) throw Error("evaluation only needs an evaluation file (--eval)");
+  TrainerConfig ec = c;
+  ec.train_file = c.eval_file;  // the loaders need a training set; it is not used
+  const Head head = head_for(c.task);
+  const ModelConfig config = load_config(config_path(c));
+  TaskData data = load_task_data(ec, config.vocab_size);
+  if (data.eval.empty()) throw Error(c.eval_file + ": no evaluation examples");
+  std::map<int, std::string> id2label;
+  for (size_t i = 0; i < data.labels.size(); ++i) id2label[int(i)] = data.labels[i];
+  TrainableBigBird model = load_model(c, std::nullopt, config, head, id2label);
+  TrainingEvent started;
+  started.kind = TrainingEvent::Kind::Started;
+  started.message = "evaluating " + model.params().source() + " on " + std::to_string(data.eval.size()) +
+                    " examples of " + c.eval_file;
+  emit(started);
+  TrainingSummary summary;
+  TrainingEvent e;
+  e.kind = TrainingEvent::Kind::Eval;
+  e.metrics = evaluate(model, data, c);
+  summary.final_metrics = emit(e).metrics;
+  TrainingEvent done;
+  done.kind = TrainingEvent::Kind::Finished;
+  done.metrics = summary.final_metrics;
+  done.message = "evaluation only";
+  emit(done);
+  return summary;
+}
+
 }  // namespace
 
 TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& control) {
+  if (c.task == Task::Summarization) return run_summarization_training(c, control);
   const auto t_start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t_start).count(); };
   auto emit = [&](TrainingEvent e) {
@@ -137,6 +187,7 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
     if (control.emit) control.emit(e);
     return e;
   };
+  if (c.eval_only) return run_evaluation_only(c, emit);
   if (c.out_dir.empty()) throw Error("no output directory given");
   if (c.batch_size < 1 || c.grad_accum < 1) throw Error("batch size and gradient accumulation must be >= 1");
   const Head head = head_for(c.task);
@@ -147,13 +198,12 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
     resume_dir = latest_checkpoint(c.out_dir);
     if (!resume_dir) throw Error(c.out_dir + ": no checkpoint to resume from (checkpoints/latest is missing)");
   }
-  const ModelConfig base_config = load_config((fs::path(c.model_dir) / "config.json").string());
+  const ModelConfig base_config = load_config(config_path(c));
   TaskData data = load_task_data(c, base_config.vocab_size);
   std::map<int, std::string> id2label;
   for (size_t i = 0; i < data.labels.size(); ++i) id2label[int(i)] = data.labels[i];
-  const bool fresh = !resume_dir && !fs::exists(fs::path(c.model_dir) / "model.safetensors");
-  TrainableBigBird model =
-      TrainableBigBird::load(resume_dir ? *resume_dir : c.model_dir, head, c.seed, id2label, /*allow_fresh=*/true);
+  const bool fresh = !resume_dir && (c.init_random || !fs::exists(fs::path(c.model_dir) / "model.safetensors"));
+  TrainableBigBird model = load_model(c, resume_dir, base_config, head, id2label);
 
   const BatchOrder order(int64_t(data.train.size()), c.batch_size, c.seed);
   const int64_t batches_per_epoch = (int64_t(data.train.size()) + c.batch_size - 1) / c.batch_size;
@@ -185,7 +235,7 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
   started.message = std::to_string(data.train.size()) + " training / " + std::to_string(data.eval.size()) +
                     " evaluation examples, " + std::to_string(total_steps) + " steps" +
                     (resume_dir ? ", resumed from " + fs::path(*resume_dir).filename().string() : "") +
-                    (fresh ? ", starting from fresh random weights (no model.safetensors)" : "");
+                    (fresh ? ", starting from fresh random weights" : "");
   emit(started);
 
   StepOptions so;
@@ -222,6 +272,10 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
   };
 
   while (state.step < total_steps) {
+    if (c.stop_after_step > 0 && state.step >= c.stop_after_step) {  // also when resumed at that step
+      summary.cancelled = true;
+      break;
+    }
     if (control.wait_while_paused) control.wait_while_paused();
     if (control.cancelled && control.cancelled()) {
       summary.cancelled = true;
@@ -276,10 +330,6 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
     const bool last = state.step == total_steps;
     if (!last && c.eval_every > 0 && state.step % c.eval_every == 0) run_eval();
     if (!last && c.save_every > 0 && state.step % c.save_every == 0) checkpoint();
-    if (c.stop_after_step > 0 && state.step == c.stop_after_step) {
-      summary.cancelled = true;
-      break;
-    }
   }
 
   summary.steps = state.step;

@@ -26,11 +26,19 @@ namespace bb::train {
 struct TrainerConfig {
   Task task = Task::Classification;
   std::string model_dir, out_dir, train_file, eval_file;
+  // Pre-training from scratch: HF-style random weights (seeded by `seed`) for the config in
+  // config_file (default <model_dir>/config.json); any model.safetensors there is ignored.
+  bool init_random = false;
+  std::string config_file;
+  // Evaluate on eval_file and stop: no training, nothing written (train_file and out_dir unused).
+  bool eval_only = false;
   std::string tokenizer;  // empty: <model>/spiece.model | vocab.txt, else resources/vocab/gpt2.model
   TableFormat format = TableFormat::Auto;
   std::string text_column = "text", label_column = "label";
   std::vector<std::string> labels;  // classification label set (empty: from the training file)
   int64_t max_length = 512;
+  int64_t max_target_length = 128;  // summarize: summary tokens (labels, EOS included)
+  int64_t rouge_examples = 8;       // summarize: evaluation examples decoded greedily for ROUGE (0: all)
   int64_t batch_size = 8;
   int64_t grad_accum = 1;
   int64_t max_steps = 0;  // optimizer steps; 0: derived from epochs

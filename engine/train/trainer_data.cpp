@@ -5,6 +5,7 @@
 #include <random>
 
 #include "engine/core/error.h"
+#include "engine/core/resource_dir.h"
 #include "engine/train/data/classification_data.h"
 
 namespace bb::train {
@@ -14,12 +15,13 @@ namespace fs = std::filesystem;
 std::string resolve_tokenizer(const TrainerConfig& c, int64_t model_vocab) {
   if (!c.tokenizer.empty()) return c.tokenizer;
   for (const char* name : {"spiece.model", "tokenizer.model", "vocab.txt"}) {
+    if (c.model_dir.empty()) break;
     const fs::path p = fs::path(c.model_dir) / name;
     if (fs::exists(p)) return p.string();
   }
-  const fs::path bundled = fs::path(BIGBIRD_RESOURCE_DIR) / "vocab" / "gpt2.model";
+  const fs::path bundled = resource_path("vocab/gpt2.model");
   if (model_vocab == 50358 && fs::exists(bundled)) return bundled.string();
-  throw Error(c.model_dir + ": no tokenizer (spiece.model / vocab.txt) next to the model; pass --tokenizer");
+  throw Error((c.model_dir.empty() ? c.config_file : c.model_dir) + ": no tokenizer (spiece.model / vocab.txt) next to the model; pass --tokenizer");
 }
 
 namespace {
@@ -134,8 +136,8 @@ TaskData load_task_data(const TrainerConfig& c, int64_t model_vocab) {
     }
     case Task::Summarization:
       throw Error(
-          "--task summarize needs the BigBird-Pegasus encoder-decoder, which the trainer cannot drive yet; "
-          "summarization data can be checked with load_summarization");
+          "--task summarize data is read by the summarization trainer (tokenize_summaries), not as BigBird "
+          "examples");
   }
   if (d.train.empty()) throw Error(c.train_file + ": empty dataset (nothing left to train on)");
   if (c.max_eval_examples > 0 && int64_t(d.eval.size()) > c.max_eval_examples)

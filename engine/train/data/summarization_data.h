@@ -1,7 +1,6 @@
 #pragma once
 // Summarization pairs from JSON Lines (default fields "document" and "summary"; CSV/TSV work too).
-// Reading and validation only: training needs the BigBird-Pegasus encoder-decoder, which the
-// trainer does not drive yet (`bigbird finetune --task summarize` says so).
+// Reading and validation only; summarization_examples.h tokenizes them for BigBird-Pegasus training.
 #include <string>
 #include <vector>
 
