@@ -53,4 +53,8 @@ void notice(const std::string& line) {
     std::fprintf(stderr, "bigbird: %s\n", line.c_str());
 }
 
+void cpu_only(Kind requested, const std::string& what) {
+  if (requested == Kind::Vulkan) notice("vulkan: " + what + " is not supported on the GPU yet; running on the CPU");
+}
+
 }  // namespace bb::backend

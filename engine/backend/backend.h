@@ -18,4 +18,9 @@ using NoticeHandler = std::function<void(const std::string&)>;
 void set_notice_handler(NoticeHandler handler);
 void notice(const std::string& line);
 
+// For work that has no Vulkan path yet (`what`, e.g. "the BigBird-Pegasus decoder"): with `vulkan`
+// one notice "vulkan: <what> is not supported on the GPU yet; running on the CPU"; `auto` and
+// `cpu` say nothing. The caller then runs that work on the CPU.
+void cpu_only(Kind requested, const std::string& what);
+
 }  // namespace bb::backend

@@ -81,6 +81,21 @@ attn::BlockPattern layer_pattern(const ModelConfig& c, const EncoderPass& pass, 
 
 }  // namespace
 
+void check_attention_at_model_shape(Stream& s, Device& device, const ModelConfig& c) {
+  if (!first_check_of(device, c)) return;
+  // The start-up self-test ran the attention kernels at small head_dim / block; specialization
+  // constants make this model's sizes different pipelines, so check those too (once per device).
+  try {
+    check_model_shape(s, c);
+  } catch (const VulkanError&) {
+    forget_check(device, c);
+    throw;
+  } catch (const Error& e) {  // the check's own inputs, never the user's: still a backend failure
+    forget_check(device, c);
+    throw VulkanError(std::string("model-shape self-test could not run: ") + e.what(), VK_ERROR_UNKNOWN);
+  }
+}
+
 VulkanEncoder::VulkanEncoder(std::shared_ptr<Device> device, const BigBirdEncoderWeights& w, const ModelConfig& c,
                              VulkanEncoderOptions options)
     : device_(std::move(device)), config_(c), options_(options) {
@@ -116,19 +131,7 @@ VulkanEncoder::VulkanEncoder(std::shared_ptr<Device> device, const BigBirdEncode
     L.ln2_b = upload_vector(s, lw.ln2_b, H);
     layers_.push_back(std::move(L));
   }
-  if (options_.shape_check && first_check_of(*device_, c)) {
-    // The start-up self-test ran the attention kernels at small head_dim / block; specialization
-    // constants make this model's sizes different pipelines, so check those too (once per device).
-    try {
-      check_model_shape(s, c);
-    } catch (const VulkanError&) {
-      forget_check(*device_, c);
-      throw;
-    } catch (const Error& e) {  // the check's own inputs, never the user's: still a backend failure
-      forget_check(*device_, c);
-      throw VulkanError(std::string("model-shape self-test could not run: ") + e.what(), VK_ERROR_UNKNOWN);
-    }
-  }
+  if (options_.shape_check) check_attention_at_model_shape(s, *device_, c);
   s.flush();
   device_->pipelines().save();
 }

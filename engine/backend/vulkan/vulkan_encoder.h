@@ -22,6 +22,10 @@ struct VulkanEncoderOptions {
   bool shape_check = true;    // check the attention kernels at this model's head_dim / block first
 };
 
+// Checks the attention kernels at this model's head_dim / block size on `device`, once per process
+// and shape (throws VulkanError on a mismatch). Every model on the device runs it before its first pass.
+void check_attention_at_model_shape(Stream& s, Device& device, const ModelConfig& c);
+
 class VulkanEncoder {
  public:
   // Uploads the weights. Throws VulkanError (out of memory, limits, failed shape check).
