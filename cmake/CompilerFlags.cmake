@@ -1,8 +1,17 @@
 # Warnings for project code, architecture flags for the kernels, optional sanitizers.
 set(BIGBIRD_SANITIZE "" CACHE STRING "Comma-separated -fsanitize= list (e.g. address,undefined)")
 
+option(BIGBIRD_WERROR "Treat warnings in project code as errors (CI sets it through .ci/run)" OFF)
+
 add_library(bigbird_warnings INTERFACE)
 target_compile_options(bigbird_warnings INTERFACE -Wall -Wextra -Wno-unused-parameter)
+if(BIGBIRD_WERROR)
+  target_compile_options(bigbird_warnings INTERFACE -Werror)
+  if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU" AND CMAKE_CXX_COMPILER_VERSION VERSION_LESS 13)
+    # GCC 12 false positive inside libstdc++'s inlined std::string operator+ at -O3 (GCC PR 105329).
+    target_compile_options(bigbird_warnings INTERFACE -Wno-error=restrict)
+  endif()
+endif()
 
 add_library(bigbird_arch INTERFACE)
 # The kernels never read floating-point exception flags; without this gcc refuses to vectorise the

@@ -16,6 +16,8 @@ if(BIGBIRD_BUILD_GUI)
   find_package(Qt6 6.4 REQUIRED COMPONENTS Core Gui Widgets OpenGL OpenGLWidgets Test)
   find_package(Vulkan REQUIRED)
   pkg_check_modules(IMGUI_PC REQUIRED imgui)
+  # PDF text extraction in the Documents panel.
+  pkg_check_modules(POPPLER_QT6 REQUIRED IMPORTED_TARGET poppler-qt6)
   find_library(IMGUI_STATIC_LIB NAMES libimgui.a REQUIRED HINTS ${IMGUI_PC_LIBRARY_DIRS})
   find_library(STB_LIB NAMES stb REQUIRED)
   # libimgui.a (Debian 1.86) has no CMake config. A STATIC IMPORTED target keeps its own

@@ -5,10 +5,10 @@
 
 namespace bb::ui {
 
-// $BIGBIRD_RESOURCES, else <app>/../share/bigbird-studio/resources (installed), else the source
-// tree's resources/ (development builds).
+// bb::resource_dir(): $BIGBIRD_RESOURCES, else <app>/../share/bigbird-studio (installed), else the
+// source tree's resources/ (development builds).
 QString resourceDir();
-QString defaultModelDir();  // resourceDir()/models/default
+QString defaultModelDir();  // resourceDir()/default-model (the bundled Austen teaching model)
 QString samplesDir();       // resourceDir()/samples
 // The vocabulary used when a model directory brings none: gpt2.model for vocab_size 50358.
 QString bundledVocab(const QString& file);

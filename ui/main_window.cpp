@@ -14,12 +14,21 @@
 #include <QProgressBar>
 #include <QSettings>
 #include <QStatusBar>
+#include <QTimer>
 #include <QToolButton>
 
 #include "engine/core/error.h"
 #include "engine/io/atomic_file.h"
+#include "engine/models/config.h"
+#include "ui/backend_status_label.h"
 #include "ui/cost_view.h"
 #include "ui/document_view.h"
+#include "ui/documents/documents_dock.h"
+#include "ui/documents/documents_panel.h"
+#include "ui/finetune/finetune_dashboard.h"
+#include "ui/models/model_manager.h"
+#include "ui/remote/remote_panel.h"
+#include "ui/error_report.h"
 #include "ui/imgui_widget.h"
 #include "ui/lab_paths.h"
 #include "ui/lab_session.h"
@@ -55,6 +64,8 @@ MainWindow::MainWindow(const MaskConfig& pattern, QWidget* parent) : QMainWindow
 MainWindow::MainWindow(const LabOptions& options, QWidget* parent) : QMainWindow(parent) { build(options); }
 
 MainWindow::~MainWindow() {
+  useSettings_ = false;  // tearing down the docks is not a change of the user's session
+  if (saveTimer_) saveTimer_->stop();
   if (tasks_) tasks_->cancelAll();
   // Views (inside the docks) refer to the session: delete them before the session and the tasks.
   for (auto& [id, d] : docks_) delete d;
@@ -109,7 +120,16 @@ void MainWindow::build(const LabOptions& options) {
   tokenView_ = w->addView<TokenView>(session_);
   w = addPanel(kTour, QStringLiteral("Tour"), QStringLiteral("Ctrl+7"));
   tourView_ = w->addView<TourView>(loadTourSteps());
+  docks_[kDocuments] = documents::createDocumentsDock(this, kDocuments, tasks_, session_, options.useSettings, &documentsPanel_);
+  connect(documentsPanel_, &documents::DocumentsPanel::showInLabRequested, this, [this] {
+    showDock(kText);
+    showDock(kDocument);
+  });
+  connect(documentsPanel_, &documents::DocumentsPanel::message, this,
+          [this](const QString& text, bool error) { statusBar()->showMessage(text, error ? 12000 : 5000); });
+  connect(this, &MainWindow::currentModelChanged, documentsPanel_, &documents::DocumentsPanel::offerModel);
   active_ = widgetOf(kPattern);
+  addModelDocks();
 
   defaultLayout();
   connectViews();
@@ -118,6 +138,7 @@ void MainWindow::build(const LabOptions& options) {
   connect(widgetOf(kPattern), &ImGuiWidget::glInitialized, this,
           [this](const QString& renderer) { rendererLabel_->setText(QStringLiteral("OpenGL: ") + renderer); });
   restoreSettings(options);
+  watchSessionChanges();
   statusBar()->showMessage(QStringLiteral("Ready"), 3000);
 }
 
@@ -160,11 +181,16 @@ void MainWindow::showDock(const char* id) {
 
 void MainWindow::defaultLayout() {
   // Left: the large views as tabs; right: the document text and the tour.
-  for (const char* id : {kPattern, kLayers, kDocument, kCompare, kCost}) addDockWidget(Qt::LeftDockWidgetArea, dock(id));
-  for (const char* id : {kLayers, kDocument, kCompare, kCost}) tabifyDockWidget(dock(kPattern), dock(id));
+  for (const char* id : {kPattern, kLayers, kDocument, kCompare, kCost, kDocuments}) addDockWidget(Qt::LeftDockWidgetArea, dock(id));
+  for (const char* id : {kLayers, kDocument, kCompare, kCost, kDocuments}) tabifyDockWidget(dock(kPattern), dock(id));
   addDockWidget(Qt::RightDockWidgetArea, dock(kText));
   addDockWidget(Qt::RightDockWidgetArea, dock(kTour));
   tabifyDockWidget(dock(kText), dock(kTour));
+  for (const char* id : {kFinetune, kModels, kRemote})
+    if (dock(id)) {
+      addDockWidget(Qt::LeftDockWidgetArea, dock(id));
+      tabifyDockWidget(dock(kPattern), dock(id));
+    }
   resizeDocks({dock(kPattern), dock(kText)}, {940, 460}, Qt::Horizontal);
   for (auto& [id, d] : docks_) d->show();
   dock(kPattern)->raise();
@@ -190,6 +216,7 @@ void MainWindow::connectViews() {
     statusBar()->showMessage(QString::fromStdString(maskView_->summary()), 4000);
     widgetOf(kPattern)->requestFrames();
     widgetOf(kLayers)->requestFrames();
+    scheduleSave();
   };
   maskView_->setOnChange(syncGrid);
   syncGrid();
@@ -263,6 +290,7 @@ void MainWindow::createStatusBar() {
     statusBar()->addPermanentWidget(w);
     w->hide();
   }
+  statusBar()->addPermanentWidget(new BackendStatusLabel(this));
   statusBar()->addPermanentWidget(rendererLabel_);
   connect(taskCancel_, &QToolButton::clicked, this, [this] { tasks_->cancelAll(); });
   auto refresh = [this] {
@@ -287,6 +315,7 @@ void MainWindow::createMenus() {
   QMenu* file = menuBar()->addMenu(QStringLiteral("&File"));
   QAction* open = file->addAction(QStringLiteral("&Open Document…"), this, &MainWindow::openDocumentDialog);
   open->setShortcut(QKeySequence::Open);
+  if (documentsPanel_) documents::addDocumentMenuEntries(file, documentsPanel_);
   QMenu* samples = file->addMenu(QStringLiteral("Open &Sample"));
   const QDir sampleDir(samplesDir());
   for (const QString& name : sampleDir.entryList({QStringLiteral("*.txt")}, QDir::Files, QDir::Name))
@@ -311,7 +340,9 @@ void MainWindow::createMenus() {
   samples->setEnabled(gl);
 
   QMenu* view = menuBar()->addMenu(QStringLiteral("&View"));
-  for (const char* id : {kPattern, kLayers, kDocument, kCompare, kCost, kText, kTour})
+  for (const char* id : {kPattern, kLayers, kDocument, kCompare, kCost, kText, kTour, kDocuments})
+    if (QDockWidget* d = dock(id)) view->addAction(d->toggleViewAction());
+  for (const char* id : {kFinetune, kModels, kRemote})
     if (QDockWidget* d = dock(id)) view->addAction(d->toggleViewAction());
   view->addSeparator();
   QAction* fit = view->addAction(QStringLiteral("&Fit Grid to Window"), this, [this] {
@@ -378,6 +409,41 @@ void MainWindow::createMenus() {
   help->addAction(QStringLiteral("About &Qt"), qApp, &QApplication::aboutQt);
 }
 
+void MainWindow::addModelDocks() {
+  auto addDock = [this](const char* id, const QString& title, const QString& shortcut, QWidget* w) {
+    auto* d = new QDockWidget(title, this);
+    d->setObjectName(QString::fromLatin1(id));
+    d->setWidget(w);
+    d->setFeatures(QDockWidget::DockWidgetClosable | QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
+    d->toggleViewAction()->setShortcut(QKeySequence(shortcut));
+    docks_[id] = d;
+  };
+  finetune_ = new FinetuneDashboard(tasks_);
+  addDock(kFinetune, QStringLiteral("Fine-tuning"), QStringLiteral("Ctrl+Alt+F"), finetune_);
+  std::vector<std::string> bundled = {defaultModelDir().toStdString(), (resourceDir() + QStringLiteral("/models/default")).toStdString()};
+  models_ = new ModelManager(tasks_, defaultModelRoots(bundled));
+  addDock(kModels, QStringLiteral("Models"), QStringLiteral("Ctrl+Alt+M"), models_);
+  addDock(kRemote, QStringLiteral("Remote"), QStringLiteral("Ctrl+Alt+R"), new remote::RemotePanel());
+  connect(models_, &ModelManager::currentModelChanged, this, &MainWindow::setCurrentModel);
+  connect(finetune_, &FinetuneDashboard::modelExported, models_, &ModelManager::refresh);
+}
+
+void MainWindow::setCurrentModel(const QString& dir) {
+  currentModel_ = dir;
+  bool encoder = false;
+  try {
+    encoder = bb::load_config(dir.toStdString() + "/config.json").family == bb::ModelFamily::BigBird;
+  } catch (const bb::Error&) {
+  }
+  // Encoder models drive the Attention Lab and fine-tuning; every model goes to the listeners.
+  if (encoder) {
+    loadModel(dir);
+    finetune_->setModelDir(dir);
+  }
+  statusBar()->showMessage(QStringLiteral("Current model: %1").arg(dir), 5000);
+  emit currentModelChanged(dir);
+}
+
 void MainWindow::startTour() {
   showDock(kTour);
   tourView_->setStep(0);
@@ -396,9 +462,9 @@ void MainWindow::openDocument(const QString& path) {
 }
 
 void MainWindow::openDocumentDialog() {
-  const QString path = QFileDialog::getOpenFileName(this, QStringLiteral("Open Document"), samplesDir(),
-                                                    QStringLiteral("Text (*.txt *.md *.text);;All files (*)"));
-  if (!path.isEmpty()) openDocument(path);
+  // Through the Documents panel (.txt, .md, .html, .pdf), which hands the text on to the lab.
+  showDock(kDocuments);
+  documentsPanel_->openFileDialog();
 }
 
 void MainWindow::loadModelDialog() {
@@ -492,6 +558,27 @@ void MainWindow::saveSettings() {
   s.setValue(QStringLiteral("pattern/layer"), c.layer);
   s.setValue(QStringLiteral("pattern/head"), c.head);
   s.setValue(QStringLiteral("pattern/mode"), QString::fromStdString(bb::attn::to_string(c.mode)));
+}
+
+void MainWindow::scheduleSave() {
+  if (useSettings_ && saveTimer_) saveTimer_->start();
+}
+
+void MainWindow::watchSessionChanges() {
+  // A job that throws something other than bb::Error is a bug: report it, keep running.
+  connect(tasks_, &TaskManager::taskCrashed, this,
+          [this](int, const QString& title, const QString& error) { showErrorReport(this, title, error); });
+  if (!useSettings_) return;
+  saveTimer_ = new QTimer(this);
+  saveTimer_->setSingleShot(true);
+  saveTimer_->setInterval(400);
+  connect(saveTimer_, &QTimer::timeout, this, &MainWindow::saveSettings);
+  for (auto& [id, d] : docks_) {
+    connect(d, &QDockWidget::visibilityChanged, this, &MainWindow::scheduleSave);
+    connect(d, &QDockWidget::dockLocationChanged, this, &MainWindow::scheduleSave);
+    connect(d, &QDockWidget::topLevelChanged, this, &MainWindow::scheduleSave);
+  }
+  connect(session_, &LabSession::changed, this, &MainWindow::scheduleSave);  // pattern edits: see syncGrid
 }
 
 void MainWindow::closeEvent(QCloseEvent* e) {

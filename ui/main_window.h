@@ -13,6 +13,7 @@ class QLabel;
 class QProgressBar;
 class QToolButton;
 class QDockWidget;
+class QTimer;
 
 namespace bb::ui {
 
@@ -27,6 +28,11 @@ class CostView;
 class TourView;
 class LabSession;
 class TaskManager;
+class FinetuneDashboard;
+class ModelManager;
+namespace documents {
+class DocumentsPanel;
+}
 
 struct LabOptions {
   MaskConfig pattern;
@@ -56,6 +62,12 @@ class MainWindow : public QMainWindow {
   TourView* tourView() const { return tourView_; }
   LabSession* session() const { return session_; }
   TaskManager* tasks() const { return tasks_; }
+  FinetuneDashboard* finetuneDashboard() const { return finetune_; }  // null when OpenGL is unavailable
+  ModelManager* modelManager() const { return models_; }
+  // The app's current model (chosen in the model manager): other views follow currentModelChanged.
+  QString currentModel() const { return currentModel_; }
+  void setCurrentModel(const QString& dir);
+  documents::DocumentsPanel* documentsPanel() const { return documentsPanel_; }  // null when OpenGL is unavailable
 
   // Dock ids, also the keys of the saved layout.
   static constexpr const char* kPattern = "pattern";
@@ -65,6 +77,10 @@ class MainWindow : public QMainWindow {
   static constexpr const char* kCompare = "compare";
   static constexpr const char* kCost = "cost";
   static constexpr const char* kTour = "tour";
+  static constexpr const char* kFinetune = "finetune";
+  static constexpr const char* kModels = "models";
+  static constexpr const char* kRemote = "remote";
+  static constexpr const char* kDocuments = "documents";
   ImGuiWidget* widgetOf(const char* dock) const;
   QDockWidget* dock(const char* id) const;
   void showDock(const char* id);
@@ -82,15 +98,22 @@ class MainWindow : public QMainWindow {
  protected:
   void closeEvent(QCloseEvent* e) override;
 
+ signals:
+  void currentModelChanged(const QString& dir);
+
  private:
   void build(const LabOptions& options);
   ImGuiWidget* addPanel(const char* id, const QString& title, const QString& shortcut);
+  void addModelDocks();  // the fine-tuning dashboard and the model manager (Qt widgets)
   void defaultLayout();
   void createMenus();
   void createStatusBar();
   void connectViews();
   void restoreSettings(const LabOptions& options);
   void saveSettings();
+  // Saves the session (layout, pattern) shortly after it changes, so a crash loses nothing.
+  void scheduleSave();
+  void watchSessionChanges();
   void exportDialog(const QString& kind);
   void openDocumentDialog();
   void loadModelDialog();
@@ -111,11 +134,16 @@ class MainWindow : public QMainWindow {
   TourView* tourView_ = nullptr;
   TaskManager* tasks_ = nullptr;
   LabSession* session_ = nullptr;
+  documents::DocumentsPanel* documentsPanel_ = nullptr;
   QLabel* rendererLabel_ = nullptr;
   QLabel* taskLabel_ = nullptr;
   QProgressBar* taskProgress_ = nullptr;
   QToolButton* taskCancel_ = nullptr;
   float uiScale_ = 1.0f;
+  FinetuneDashboard* finetune_ = nullptr;
+  ModelManager* models_ = nullptr;
+  QString currentModel_;
+  QTimer* saveTimer_ = nullptr;
 };
 
 }  // namespace bb::ui

@@ -164,6 +164,7 @@ void TaskManager::run() {
     ctx.cancelled_ = task->cancelled;
     Finish finish;
     QString error;
+    bool unexpected = false;  // not a bb::Error: a bug, reported with a copyable report (taskCrashed)
     try {
       ctx.checkCancelled();
       finish = task->work(ctx);
@@ -172,10 +173,14 @@ void TaskManager::run() {
       error = QStringLiteral("cancelled");
     } catch (const std::bad_alloc&) {
       error = QStringLiteral("out of memory");
+    } catch (const bb::Error& e) {
+      error = QString::fromUtf8(e.what());
     } catch (const std::exception& e) {
       error = QString::fromUtf8(e.what());
+      unexpected = true;
     } catch (...) {
-      error = QStringLiteral("unknown error");
+      error = QStringLiteral("unknown error (a non-standard exception)");
+      unexpected = true;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -185,14 +190,21 @@ void TaskManager::run() {
     // Deliver on the UI thread; a task cancelled after its work finished is dropped there.
     QMetaObject::invokeMethod(
         this,
-        [this, task, finish = std::move(finish), error]() mutable {
+        [this, task, finish = std::move(finish), error, unexpected]() mutable {
           QString err = error;
+          bool crashed = unexpected;
           if (err.isEmpty() && task->cancelled->load()) err = QStringLiteral("cancelled");
           if (err.isEmpty() && finish) {
             try {
               finish();
+            } catch (const bb::Error& e) {
+              err = QString::fromUtf8(e.what());
             } catch (const std::exception& e) {
               err = QString::fromUtf8(e.what());
+              crashed = true;
+            } catch (...) {
+              err = QStringLiteral("unknown error (a non-standard exception)");
+              crashed = true;
             }
           }
           {
@@ -201,6 +213,7 @@ void TaskManager::run() {
             if (--undelivered_[task->group] == 0) undelivered_.erase(task->group);
           }
           emit taskFinished(task->id, task->title, err.isEmpty(), err);
+          if (crashed) emit taskCrashed(task->id, task->title, err);
         },
         Qt::QueuedConnection);
   }

@@ -69,6 +69,9 @@ class TaskManager : public QObject {
   void taskProgress(int id, double fraction, const QString& detail);
   // ok = false with error "cancelled" for a cancelled task.
   void taskFinished(int id, const QString& title, bool ok, const QString& error);
+  // After taskFinished, when the task failed with something other than bb::Error (a bug: a
+  // std::exception or anything else thrown by its work or finish step). The manager keeps running.
+  void taskCrashed(int id, const QString& title, const QString& error);
 
  private:
   struct Task {

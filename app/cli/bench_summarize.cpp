@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "app/cli/args.h"
+#include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
 #include "app/cli/subprocess.h"
 #include "engine/core/error.h"
@@ -95,7 +96,11 @@ nlohmann::json last_json_line(const ProcessResult& r, const std::string& what) {
 
 int run_worker(const std::vector<std::string>& argv) {
   const double t_start = now_s();
-  Args args(argv, {"model", "length", "new-tokens", "beams", "threads"}, {"profile"});
+  std::set<std::string> options = {"model", "length", "new-tokens", "beams", "threads"};
+  options.insert(backend_option_names().begin(), backend_option_names().end());
+  Args args(argv, options, {"profile"});
+  const backend::Selection selection = parse_backend_flags(args);
+  backend::cpu_only(selection.kind, "the BigBird-Pegasus decoder");
   set_num_threads(args.get_int("threads", 0));
   const int64_t L = args.get_int("length", 4096), new_tokens = args.get_int("new-tokens", 128);
   if (args.has("profile")) prof::set_enabled(true);
@@ -106,7 +111,10 @@ int run_worker(const std::vector<std::string>& argv) {
   const I64Tensor ids = lcg_ids(L, model.config().vocab_size);
 
   t0 = now_s();
-  const PegasusEncoding enc = model.encode(ids, I64Tensor());
+  PegasusEncodeOptions eopt;
+  eopt.backend = selection.kind;
+  eopt.device = selection.device;
+  const PegasusEncoding enc = model.encode(ids, I64Tensor(), eopt);
   const double encoder_s = now_s() - t0;
   model.release_encoder_weights();  // as `bigbird summarize` does before decoding
 
@@ -130,6 +138,7 @@ int run_worker(const std::vector<std::string>& argv) {
                       {"steps", r.steps},
                       {"generated_tokens", r.outputs[0].tokens.size()},
                       {"encoder_attention", enc.decision.reason},
+                      {"encoder_backend", enc.backend},
                       {"load_s", load_s},
                       {"encoder_s", encoder_s},
                       {"decoder_s", decoder_s},
@@ -153,8 +162,11 @@ const Registrar worker_reg{{"bench-summarize-worker", "(internal) one summarizat
 }  // namespace
 
 int run_bench_summarize(const std::vector<std::string>& argv) {
-  Args args(argv, {"shape", "length", "new-tokens", "beams", "threads", "reference", "keep-weights", "model", "json"},
-            {"summarize", "profile"});
+  std::set<std::string> options = {"shape",     "length",       "new-tokens", "beams", "threads",
+                                   "reference", "keep-weights", "model",      "json"};
+  options.insert(backend_option_names().begin(), backend_option_names().end());
+  Args args(argv, options, {"summarize", "profile"});
+  const backend::Selection selection = parse_backend_flags(args);
   set_num_threads(args.get_int("threads", 0));
   const std::string shape = args.get_or("shape", "pegasus-large");
   const ModelConfig config = pegasus_shape_config(shape);
@@ -197,8 +209,12 @@ int run_bench_summarize(const std::vector<std::string>& argv) {
   std::vector<std::string> worker = {self_executable(), "bench-summarize-worker", "--model", dir, "--length", length,
                                      "--new-tokens", new_tokens, "--beams", beams, "--threads", threads};
   if (args.has("profile")) worker.push_back("--profile");
+  if (selection.kind != backend::Kind::Cpu) worker.insert(worker.end(), {"--backend", backend::to_string(selection.kind)});
+  if (!selection.device.empty()) worker.insert(worker.end(), {"--device", selection.device});
   const nlohmann::json e = last_json_line(run_process(worker), "bench-summarize-worker");
   doc["engine"] = e;
+  if (selection.kind != backend::Kind::Cpu && e.contains("encoder_backend"))
+    std::printf("engine encoder ran on %s; the decoder on the CPU\n", std::string(e["encoder_backend"]).c_str());
   std::optional<nlohmann::json> t;
   if (reference == "torch") {
     t = last_json_line(run_process({"/usr/bin/python3", script, "--model", dir, "--length", length, "--new-tokens",

@@ -16,6 +16,7 @@
 #include <optional>
 
 #include "app/cli/args.h"
+#include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
 #include "app/cli/subprocess.h"
 #include "engine/core/error.h"
@@ -192,8 +193,9 @@ int run_bench_train(const std::vector<std::string>& argv_in) {
     if (a != "--train") argv.push_back(a);
   Args args(argv,
             {"shape", "length", "batch", "threads", "repeat", "warmup", "reference", "json", "keep-weights", "model",
-             "checkpointing"},
+             "checkpointing", "backend", "device"},
             {"profile"});
+  backend::cpu_only(parse_backend_flags(args).kind, "training (forward + backward)");
   set_num_threads(args.get_int("threads", 0));
   const std::string shape = args.get_or("shape", "base");
   ModelConfig config = bigbird_shape_config(shape);

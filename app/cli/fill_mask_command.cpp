@@ -1,27 +1,35 @@
 // bigbird fill-mask: top-k predictions for every [MASK] in a text.
 #include <cstdio>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "app/cli/args.h"
+#include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
 #include "engine/io/atomic_file.h"
+#include "engine/models/default_model.h"
 #include "engine/models/fill_mask.h"
 
 namespace bb::cli {
 namespace {
 
-const char* kUsage = R"(usage: bigbird fill-mask --model DIR (--text "... [MASK] ..." | --file F) [--vocab FILE]
+const char* kUsage = R"(usage: bigbird fill-mask [--model DIR] (--text "... [MASK] ..." | --file F) [--vocab FILE]
                          [--top-k 5] [--json] [--random-blocks tf|hf-train|hf-eval] [--threads N]
+                         [--backend cpu|vulkan|auto] [--device SPEC]
 
 Predicts the most likely tokens for every mask token in the text with the model's MLM head.
-The vocabulary defaults to the tokenizer file in DIR (spiece.model / vocab.txt).)";
+The vocabulary defaults to the tokenizer file in DIR (spiece.model / vocab.txt). Without --model, the
+bundled default model (resources/default-model, a small teaching model trained on Jane Austen) is used.)";
 
 int run_fill_mask(const std::vector<std::string>& argv) {
-  Args args(argv, {"model", "text", "file", "vocab", "top-k", "random-blocks", "threads"}, {"json"});
+  std::set<std::string> options = {"model", "text", "file", "vocab", "top-k", "random-blocks", "threads"};
+  options.insert(backend_option_names().begin(), backend_option_names().end());
+  Args args(argv, options, {"json"});
+  const backend::Selection selection = parse_backend_flags(args);
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
-  const std::string dir = args.require("model");
+  const std::string dir = model_dir_or_default(args.get_or("model", ""), "--model");
   if (args.has("text") == args.has("file")) throw Error("give exactly one of --text or --file");
   const std::string text = args.has("text") ? args.require("text") : io::read_text_file(args.require("file"));
   std::string vocab;
@@ -36,6 +44,8 @@ int run_fill_mask(const std::vector<std::string>& argv) {
   if (!model.has_head(Head::MaskedLM)) throw Error(dir + ": this checkpoint has no MLM head (cls.predictions.*)");
   auto tokenizer = tok::load_tokenizer(vocab);
   EncoderOptions opt;
+  opt.backend = selection.kind;
+  opt.device = selection.device;
   opt.random_blocks = attn::parse_random_blocks(args.get_or("random-blocks", "hf-train"));
   FillMaskResult r = fill_mask(model, *tokenizer, text, args.get_int("top-k", 5), opt);
 

@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "app/cli/args.h"
+#include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
@@ -19,7 +22,8 @@
 namespace bb::cli {
 namespace {
 
-const char* kUsage = R"(usage: bigbird finetune --task cls|qa|mlm|summarize --model DIR --train FILE --out DIR [options]
+const std::string kUsage = R"(usage: bigbird finetune --task cls|qa|mlm|summarize (--model DIR | --init random --config FILE) --train FILE --out DIR [options]
+       bigbird finetune --task ... (--model DIR | --init random --config FILE) --eval-only --eval FILE [options]
 
 Fine-tunes the BigBird model in DIR (config.json + model.safetensors, HF names; a head the checkpoint lacks
 is initialised as HF does) and writes to --out:
@@ -27,17 +31,26 @@ is initialised as HF does) and writes to --out:
   checkpoints/step-N/, latest       every --save-every steps and at the end (atomic; --resume continues)
   model/                            the final model in HF layout (config.json, model.safetensors, tokenizer)
 
+  --init random --config FILE       pre-train from scratch: HF-style random weights (seeded by --seed) for the
+                                    BigBird config in FILE; --model is then not needed
+  --eval-only --eval FILE           print the model's evaluation metrics (eval_loss, eval_accuracy, ...) as one
+                                    JSON line on stdout and stop; no --train / --out (with --init random: the
+                                    untrained baseline)
+
 data:
   cls        CSV / TSV / JSONL with a text and a label column (--text-column, --label-column)
   qa         SQuAD-style JSON (v1.1 / v2.0: "is_impossible" questions answer at [CLS])
   mlm        raw text (one or more paragraphs per line)
-  summarize  JSONL (document, summary) — needs BigBird-Pegasus: not trainable yet
+  summarize  JSONL (document, summary; other names with --text-column / --label-column) with a BigBird-Pegasus
+             --model and its spiece.model: evaluation reports eval_loss, eval_accuracy (tokens) and ROUGE-1/2/L
+             (x100) and eval_exact_match of greedy summaries of the first --rouge-examples evaluation documents
   --eval FILE, or a seeded --eval-split share of --train is held out
 
 options:
   --tokenizer PATH           spiece.model / vocab.txt (default: next to the model, else the bundled gpt2.model)
   --format auto|csv|tsv|jsonl   --text-column text   --label-column label   --labels a,b,c
-  --max-length N (512)       --batch-size N (8)   --grad-accum N (1)
+  --max-length N (512)       --max-target-length N (128, summarize)   --rouge-examples N (8, 0 = all)
+  --batch-size N (8)   --grad-accum N (1)
   --steps N                  optimizer steps (default: --epochs over the training set)   --epochs X (3)
   --lr X (5e-5)              --schedule linear|polynomial|constant|constant-warmup|tf-linear (linear)
   --warmup N (0)             --power X (1, polynomial)
@@ -51,7 +64,8 @@ options:
   --mask-prob X (0.15)       --whole-word   (mlm)
   --doc-stride N (3072)      --max-answer-length N (30)   (qa)
   --seed N (42)              --resume   --threads N   --quiet
-  --stop-after N             stop after step N as if interrupted (testing resume))";
+  --stop-after N             stop after step N as if interrupted (testing resume)
+)" + std::string(kBackendFlagsHelp);
 
 std::atomic<bool> g_interrupted{false};
 void on_sigint(int) { g_interrupted = true; }
@@ -82,6 +96,7 @@ void print_event(const train::TrainingEvent& e, bool tty, bool quiet) {
     std::fflush(stderr);
     return;
   }
+  if (e.kind == K::Failed) return;  // the error itself is thrown and printed once, as one line, by main
   if (tty && !quiet) std::fprintf(stderr, "\n");
   std::string line = to_string(e.kind);
   if (e.kind == K::Eval) {
@@ -110,6 +125,8 @@ int run_finetune(const std::vector<std::string>& argv) {
              "label-column",
              "labels",
              "max-length",
+             "max-target-length",
+             "rouge-examples",
              "batch-size",
              "grad-accum",
              "steps",
@@ -137,14 +154,28 @@ int run_finetune(const std::vector<std::string>& argv) {
              "max-answer-length",
              "seed",
              "threads",
-             "stop-after"},
-            {"gradient-checkpointing", "whole-word", "resume", "quiet"});
+             "stop-after",
+             "init",
+             "config",
+             "backend",
+             "device"},
+            {"gradient-checkpointing", "whole-word", "resume", "quiet", "eval-only"});
+  backend::cpu_only(parse_backend_flags(args).kind, "training (forward + backward)");
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
   train::TrainerConfig c;
   c.task = train::parse_task(args.require("task"));
-  c.model_dir = args.require("model");
-  c.train_file = args.require("train");
-  c.out_dir = args.require("out");
+  const std::string init = args.get_or("init", "checkpoint");
+  if (init != "checkpoint" && init != "random") throw Error("--init must be checkpoint or random, not '" + init + "'");
+  c.init_random = init == "random";
+  if (args.has("config") && !c.init_random) throw Error("--config needs --init random (a checkpoint brings its own)");
+  if (c.init_random && !args.has("config") && !args.has("model"))
+    throw Error("--init random needs --config FILE (or a --model DIR holding config.json)");
+  c.config_file = args.get_or("config", "");
+  c.model_dir = c.init_random ? args.get_or("model", "") : args.require("model");
+  c.eval_only = args.has("eval-only");
+  if (c.eval_only && !args.has("eval")) throw Error("--eval-only needs --eval FILE");
+  c.train_file = c.eval_only ? args.get_or("train", "") : args.require("train");
+  c.out_dir = c.eval_only ? args.get_or("out", "") : args.require("out");
   c.eval_file = args.get_or("eval", "");
   c.tokenizer = args.get_or("tokenizer", "");
   c.format = train::parse_table_format(args.get_or("format", "auto"));
@@ -152,6 +183,8 @@ int run_finetune(const std::vector<std::string>& argv) {
   c.label_column = args.get_or("label-column", "label");
   if (args.has("labels")) c.labels = args.get_list("labels", {});
   c.max_length = args.get_int("max-length", 512);
+  c.max_target_length = args.get_int("max-target-length", 128);
+  c.rouge_examples = args.get_int("rouge-examples", 8);
   c.batch_size = args.get_int("batch-size", 8);
   c.grad_accum = args.get_int("grad-accum", 1);
   c.max_steps = args.get_int("steps", 0);
@@ -201,6 +234,11 @@ int run_finetune(const std::vector<std::string>& argv) {
   std::signal(SIGINT, SIG_DFL);
   if (job->state() == jobs::JobState::Failed) throw Error(job->error());
   const train::TrainingSummary s = job->summary();
+  if (c.eval_only) {
+    nlohmann::json j(s.final_metrics);
+    std::printf("%s\n", j.dump().c_str());
+    return 0;
+  }
   std::printf("%s after %lld steps%s%s\n", s.cancelled ? "stopped" : "finished", (long long)s.steps,
               s.losses.empty() ? "" : (", last loss " + std::to_string(s.losses.back())).c_str(),
               s.export_dir.empty() ? "" : ("; model in " + s.export_dir).c_str());
@@ -208,7 +246,7 @@ int run_finetune(const std::vector<std::string>& argv) {
 }
 
 const Registrar reg{
-    {"finetune", "Fine-tune BigBird (cls, qa, mlm) with checkpoints and an HF export", kUsage, run_finetune}};
+    {"finetune", "Fine-tune BigBird (cls, qa, mlm) or BigBird-Pegasus (summarize) with checkpoints and an HF export", kUsage, run_finetune}};
 
 }  // namespace
 }  // namespace bb::cli

@@ -5,19 +5,22 @@
 #include <vector>
 
 #include "app/cli/args.h"
+#include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
 #include "app/cli/pegasus_forward.h"
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/bigbird_model.h"
+#include "engine/models/default_model.h"
 
 namespace bb::cli {
 namespace {
 
-const char* kUsage = R"(usage: bigbird forward --model DIR --inputs IN.safetensors --out OUT.safetensors [options]
+const char* kUsage = R"(usage: bigbird forward [--model DIR] --inputs IN.safetensors --out OUT.safetensors [options]
 
-Runs a BigBird encoder (DIR = config.json + model.safetensors, HF parameter names) on the token ids in
+Runs a BigBird encoder (DIR = config.json + model.safetensors, HF parameter names; default: the bundled
+resources/default-model, a small teaching model) on the token ids in
 IN (input_ids I64 [batch,len]; optional attention_mask, token_type_ids) and writes OUT with:
   last_hidden_state, pooler_output, logits (mlm/cls), start_logits/end_logits (qa),
   derived.token_type_ids (qa), rand_attn.layer<i> (block_sparse), hidden_states.<i> (--hidden-states),
@@ -95,10 +98,12 @@ int run_forward(const std::vector<std::string>& argv) {
             {"model", "inputs", "out", "attention-type", "random-blocks", "head", "threads", "attentions-format",
              "backend", "device"},
             {"attentions", "hidden-states"});
+  const backend::Selection selection = parse_backend_flags(args);
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
   const std::string out_path = args.require("out");
-  if (is_pegasus_model_dir(args.require("model"))) return run_pegasus_forward(args);
-  BigBirdModel model = BigBirdModel::load(args.require("model"));
+  const std::string model_dir = model_dir_or_default(args.get_or("model", ""), "--model");
+  if (is_pegasus_model_dir(model_dir)) return run_pegasus_forward(args);
+  BigBirdModel model = BigBirdModel::load(model_dir);
 
   io::SafetensorsFile in = io::SafetensorsFile::open(args.require("inputs"));
   if (!in.contains("input_ids")) throw Error(in.path() + ": no tensor 'input_ids'");
@@ -113,8 +118,8 @@ int run_forward(const std::vector<std::string>& argv) {
   opt.head = parse_head(args.get_or("head", "none"));
   opt.output_hidden_states = args.has("hidden-states");
   opt.capture.enabled = args.has("attentions");
-  opt.backend = backend::parse_kind(args.get_or("backend", "cpu"));
-  opt.device = args.get_or("device", "");
+  opt.backend = selection.kind;
+  opt.device = selection.device;
   const std::string att_format = args.get_or("attentions-format", "blocks");
   if (att_format != "blocks" && att_format != "dense")
     throw Error("--attentions-format must be blocks or dense, got '" + att_format + "'");

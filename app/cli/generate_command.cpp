@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/cli/args.h"
+#include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
 #include "app/cli/generation_flags.h"
 #include "engine/core/error.h"
@@ -33,16 +34,20 @@ from the model's config.json (token ids, num_beams, max_length, ...) and HF's de
 other options:
   --random-blocks hf-eval|hf-train|tf  encoder random blocks (default hf-eval = HF >= 4.30 model.eval())
   --cross-attention                    also write "cross_attentions": [row][token][input position]
-  --threads N                          worker threads (default: all cores))";
+  --threads N                          worker threads (default: all cores)
+)" + kBackendFlagsHelp;
 
 int run_generate(const std::vector<std::string>& argv) {
   std::set<std::string> options = {"model", "inputs", "out", "random-blocks", "threads"};
   options.insert(generation_option_names().begin(), generation_option_names().end());
+  options.insert(backend_option_names().begin(), backend_option_names().end());
   Args args(argv, options, {"cross-attention"});
+  const backend::Selection selection = parse_backend_flags(args);
   if (!args.positional().empty()) throw Error("unexpected argument '" + args.positional().front() + "' (see --help)");
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
   const std::string out_path = args.require("out");
   const std::string inputs_path = args.require("inputs");
+  backend::cpu_only(selection.kind, "the BigBird-Pegasus decoder");
   PegasusModel model = PegasusModel::load(args.require("model"));
 
   gen::GenerationConfig g = gen::generation_config_for(model.config());
@@ -55,6 +60,8 @@ int run_generate(const std::vector<std::string>& argv) {
   const I64Tensor mask = in.contains("attention_mask") ? in.read_i64("attention_mask") : I64Tensor();
   PegasusEncodeOptions eopt;
   eopt.random_blocks = attn::parse_random_blocks(args.get_or("random-blocks", "hf-eval"));
+  eopt.backend = selection.kind;
+  eopt.device = selection.device;
   const PegasusEncoding enc = model.encode(ids, mask, eopt);
   model.release_encoder_weights();
   gen::PegasusSource source(model, enc);
@@ -73,6 +80,7 @@ int run_generate(const std::vector<std::string>& argv) {
   }
   j["num_steps"] = r.steps;
   j["encoder_attention"] = enc.decision.reason;
+  j["encoder_backend"] = enc.backend;
   j["generation_config"] = {{"num_beams", g.num_beams},
                             {"max_length", g.max_length},
                             {"min_length", g.min_length},

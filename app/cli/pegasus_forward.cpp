@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "app/cli/backend_flags.h"
 #include "engine/core/error.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/pegasus_model.h"
@@ -19,6 +20,7 @@ int run_pegasus_forward(const Args& args) {
   for (const char* unsupported : {"head", "attentions", "hidden-states", "attentions-format"})
     if (args.has(unsupported))
       throw Error(std::string("--") + unsupported + " is not available for BigBird-Pegasus models");
+  backend::cpu_only(parse_backend_flags(args).kind, "the BigBird-Pegasus model");
   const std::string out_path = args.require("out");
   PegasusModel model = PegasusModel::load(args.require("model"));
   io::SafetensorsFile in = io::SafetensorsFile::open(args.require("inputs"));

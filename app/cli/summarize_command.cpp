@@ -16,9 +16,11 @@
 #include <sstream>
 
 #include "app/cli/args.h"
+#include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
 #include "app/cli/generation_flags.h"
 #include "engine/core/error.h"
+#include "engine/core/resource_dir.h"
 #include "engine/core/thread_pool.h"
 #include "engine/generate/summarizer.h"
 #include "engine/models/fill_mask.h"
@@ -53,7 +55,8 @@ output:
   --cross-attention K      (with --json) per summary token the K input tokens it attended to most
   --progress               live progress line even when stderr is not a terminal
   --quiet                  no progress or statistics on stderr
-  --threads N              worker threads (default: all cores))";
+  --threads N              worker threads (default: all cores)
+)" + kBackendFlagsHelp;
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -76,7 +79,7 @@ std::string read_document(const std::string& file) {
 std::string vocab_path(const Args& args, const std::string& model_dir) {
   if (auto v = args.get("vocab")) return *v;
   if (auto found = find_tokenizer_file(model_dir)) return *found;
-  return std::string(BIGBIRD_RESOURCE_DIR) + "/vocab/pegasus.model";
+  return bb::resource_path("vocab/pegasus.model");
 }
 
 std::atomic<bool> g_interrupted{false};
@@ -130,7 +133,9 @@ int run_summarize(const std::vector<std::string>& argv) {
   std::set<std::string> options = {"model", "file", "text", "vocab", "convention", "long", "max-input-tokens",
                                    "random-blocks", "threads", "cross-attention"};
   options.insert(generation_option_names().begin(), generation_option_names().end());
+  options.insert(backend_option_names().begin(), backend_option_names().end());
   Args args(argv, options, {"json", "quiet", "progress"});
+  const backend::Selection selection = parse_backend_flags(args);
   if (!args.positional().empty()) throw Error("unexpected argument '" + args.positional().front() + "' (see --help)");
   if (args.has("file") == args.has("text")) throw Error("give exactly one of --file (a path or - for stdin) or --text");
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
@@ -152,6 +157,9 @@ int run_summarize(const std::vector<std::string>& argv) {
   const std::string text = args.has("text") ? args.require("text") : read_document(args.require("file"));
   gen::check_document(text, label);
 
+  backend::cpu_only(selection.kind, "the BigBird-Pegasus decoder");
+  opt.backend = selection.kind;
+  opt.device = selection.device;
   const double t_load = now_s();
   PegasusModel model = PegasusModel::load(dir);
   const std::string vocab = vocab_path(args, dir);
@@ -193,6 +201,7 @@ int run_summarize(const std::vector<std::string>& argv) {
                            {"document_tokens", {ch.first_token, ch.end_token}},
                            {"chars", {ch.char_span.first, ch.char_span.second}},
                            {"encoder_attention", ch.decision.reason},
+                           {"encoder_backend", ch.encoder_backend},
                            {"decoder_steps", ch.decoder_steps},
                            {"encode_s", ch.encode_s},
                            {"decode_s", ch.decode_s}};

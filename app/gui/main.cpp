@@ -1,5 +1,6 @@
 // bigbird-studio: the desktop application. With --render it draws one view offscreen to a file
-// and exits (docs screenshots, slides, tests); with --benchmark it measures the UI's performance.
+// and exits (docs screenshots, slides, tests); with --benchmark it measures the UI's performance;
+// --self-test checks an installation (resources, OpenGL, every dock renders) and exits.
 // Exit codes: 0 success, 1 the machine failed (no OpenGL, unwritable file, missing model),
 // 2 bad command line.
 #include <QApplication>
@@ -14,6 +15,9 @@
 #include "engine/attention/plan.h"
 #include "engine/core/error.h"
 #include "engine/io/atomic_file.h"
+#include "app/gui/self_test.h"
+#include "ui/app_dirs.h"
+#include "ui/error_report.h"
 #include "ui/imgui_widget.h"
 #include "ui/lab_benchmark.h"
 #include "ui/main_window.h"
@@ -23,6 +27,28 @@
 #include "ui/view_render.h"
 
 namespace {
+
+// An exception escaping an event handler would end the process: report it and keep running.
+class StudioApplication : public QApplication {
+ public:
+  using QApplication::QApplication;
+  bool notify(QObject* receiver, QEvent* event) override {
+    try {
+      return QApplication::notify(receiver, event);
+    } catch (const std::exception& e) {
+      report(QString::fromUtf8(e.what()));
+    } catch (...) {
+      report(QStringLiteral("unknown error (a non-standard exception)"));
+    }
+    return false;
+  }
+
+ private:
+  void report(const QString& error) {
+    std::fprintf(stderr, "bigbird-studio: unexpected error: %s\n", qPrintable(error));
+    bb::ui::showErrorReport(activeWindow(), QStringLiteral("The user interface"), error);
+  }
+};
 
 int toInt(const QCommandLineParser& p, const char* name, int fallback) {
   if (!p.isSet(QString::fromLatin1(name))) return fallback;
@@ -117,10 +143,9 @@ int main(int argc, char** argv) {
   QElapsedTimer sinceStart;
   sinceStart.start();
   QSurfaceFormat::setDefaultFormat(bb::ui::ImGuiWidget::surfaceFormat());  // before QApplication
-  QApplication app(argc, argv);
-  QApplication::setApplicationName(QStringLiteral("BigBird Studio"));
+  StudioApplication app(argc, argv);
+  bb::ui::useXdgSettings();  // ~/.config/bigbird-studio/bigbird-studio.conf
   QApplication::setApplicationVersion(QStringLiteral(BIGBIRD_VERSION));
-  QApplication::setOrganizationName(QStringLiteral("BigBird Studio"));
 
   QCommandLineParser p;
   p.setApplicationDescription(QStringLiteral("Explore BigBird sparse attention: patterns, real attention on documents, "
@@ -157,7 +182,12 @@ int main(int argc, char** argv) {
       {QStringLiteral("benchmark"), QStringLiteral("Measure start-up, frame times and UI stalls, print them and exit.")},
       {QStringLiteral("first-frame"), QStringLiteral("Print the milliseconds from start to the first frame and exit (benchmark probe).")},
       {QStringLiteral("fresh"), QStringLiteral("Ignore saved settings (layout, model, document) for this run.")},
+      {QStringLiteral("self-test"),
+       QStringLiteral("Check this installation (resources, OpenGL, every view renders once), print the results and exit "
+                      "(0 = all passed).")},
   });
+  p.addPositionalArgument(QStringLiteral("document"), QStringLiteral("A document to open (same as --document)."),
+                          QStringLiteral("[document]"));
   if (!p.parse(QApplication::arguments())) {
     std::fprintf(stderr, "bigbird-studio: %s\n", qPrintable(p.errorText()));
     return 2;
@@ -167,8 +197,10 @@ int main(int argc, char** argv) {
 
   try {
     if (p.isSet(QStringLiteral("render"))) return renderMain(p);
-    if (!p.positionalArguments().isEmpty())
-      throw bb::Error("unexpected argument '" + p.positionalArguments().first().toStdString() + "'");
+    if (p.isSet(QStringLiteral("self-test"))) return bb::app::runSelfTest();
+    const QStringList positional = p.positionalArguments();
+    if (positional.size() > 1 || (positional.size() == 1 && p.isSet(QStringLiteral("document"))))
+      throw bb::Error("unexpected argument '" + positional.last().toStdString() + "' (one document at most)");
     if (p.isSet(QStringLiteral("benchmark"))) {
       bb::ui::BenchmarkOptions o;
       o.modelDir = p.value(QStringLiteral("model"));
@@ -179,7 +211,7 @@ int main(int argc, char** argv) {
     bb::ui::applyDarkQtTheme(app);
     bb::ui::LabOptions options;
     options.modelDir = p.value(QStringLiteral("model"));
-    options.document = p.value(QStringLiteral("document"));
+    options.document = positional.isEmpty() ? p.value(QStringLiteral("document")) : positional.first();
     options.useSettings = !p.isSet(QStringLiteral("fresh")) && !p.isSet(QStringLiteral("first-frame"));
     bb::ui::MainWindow window(options);
     window.resize(1400, 900);

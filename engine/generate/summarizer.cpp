@@ -172,6 +172,8 @@ SummaryResult summarize(const PegasusModel& model, const tok::Tokenizer& tokeniz
     for (size_t i = 0; i < ch.input_ids.size(); ++i) ids[int64_t(i)] = ch.input_ids[i];
     PegasusEncodeOptions eopt;
     eopt.random_blocks = opt.random_blocks;
+    eopt.backend = opt.backend;
+    eopt.device = opt.device;
     eopt.on_layer = [&](int done, int layers) {
       p.layers_done = done;
       p.layers = layers;
@@ -181,6 +183,7 @@ SummaryResult summarize(const PegasusModel& model, const tok::Tokenizer& tokeniz
     const PegasusEncoding enc = model.encode(ids, I64Tensor(), eopt);
     ch.encode_s = now_s() - t0;
     ch.decision = enc.decision;
+    ch.encoder_backend = enc.backend;
     model.release_encoder_weights();  // decoding never reads them: lower peak memory
 
     PegasusSource source(model, enc);

@@ -31,6 +31,8 @@ struct SummarizeOptions {
   InputConvention convention = InputConvention::HF;
   attn::RandomBlocks random_blocks = attn::RandomBlocks::HFEval;  // what HF generate() uses today
   int64_t max_input_tokens = 0;  // 0 = the model's max_position_embeddings
+  backend::Kind backend = backend::Kind::Cpu;  // where the encoder runs (decoding is on the CPU)
+  std::string device;                          // Vulkan device: "" best, an index or a name substring
 };
 
 struct SummaryProgress {
@@ -54,6 +56,7 @@ struct ChunkSummary {
   int64_t decoder_steps = 0;
   double encode_s = 0, decode_s = 0;
   attn::AttentionDecision decision;
+  std::string encoder_backend;  // what encoded this chunk: "cpu", "vulkan (<device>)", "cpu (fallback: ...)"
   // Per entry of summary_ids: attention over input_ids (mean over heads and decoder layers); empty
   // unless generation.capture_cross_attention.
   std::vector<std::vector<float>> cross_attention;

@@ -6,10 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "engine/attention/attention_map.h"
 #include "engine/attention/plan.h"
+#include "engine/backend/backend.h"
 #include "engine/core/tensor.h"
 #include "engine/models/config.h"
 #include "engine/models/pegasus_weights.h"
@@ -21,6 +23,8 @@ struct PegasusEncodeOptions {
   attn::RandomBlocks random_blocks = attn::RandomBlocks::HFEval;  // HF >= 4.30 model.eval(), as generate() runs
   attn::CaptureRequest capture;
   std::function<void(int layer, int layers)> on_layer;  // progress: called after each layer
+  backend::Kind backend = backend::Kind::Cpu;  // PegasusModel::encode: cpu | vulkan | auto (engine/backend)
+  std::string device;                          // Vulkan device: "" best, an index or a name substring
 };
 
 struct PegasusEncoding {
@@ -30,6 +34,7 @@ struct PegasusEncoding {
   std::vector<attn::RandomTable> random_tables;             // per layer (sparse only)
   std::vector<std::vector<attn::AttentionMap>> attentions;  // [captured layer][batch]
   std::vector<int> captured_layers;
+  std::string backend = "cpu";  // what ran: "cpu", "vulkan (<device>)" or "cpu (fallback: <reason>)"
 };
 
 // ids [batch, len] (validated by the caller), mask [batch, len] floats 0/1.

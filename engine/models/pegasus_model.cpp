@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "engine/backend/pegasus_encoder_backend.h"
 #include "engine/core/error.h"
 #include "engine/io/checkpoint_loader.h"
 #include "engine/io/model_location.h"
@@ -41,7 +42,9 @@ Tensor mask_floats(const I64Tensor& mask, const I64Tensor& ids, const std::strin
 }  // namespace
 
 PegasusModel::PegasusModel(ModelConfig config, ParameterStore params)
-    : config_(std::move(config)), params_(std::move(params)) {
+    : config_(std::move(config)),
+      params_(std::move(params)),
+      encoder_backend_(std::make_shared<backend::PegasusEncoderBackend>()) {
   if (config_.family != ModelFamily::BigBirdPegasus)
     throw Error("this is a " + config_.model_type + " checkpoint, not BigBird-Pegasus");
   weights_ = bind_pegasus(params_, config_);
@@ -61,7 +64,10 @@ PegasusEncoding PegasusModel::encode(const I64Tensor& ids, const I64Tensor& atte
                                      const PegasusEncodeOptions& opt) const {
   check_ids(ids, "input_ids", config_.vocab_size);
   const Tensor mask = mask_floats(attention_mask, ids, "attention_mask");
-  return run_pegasus_encoder(weights_, config_, ids.data(), mask.data(), ids.dim(0), ids.dim(1), opt);
+  if (opt.backend == backend::Kind::Cpu)
+    return run_pegasus_encoder(weights_, config_, ids.data(), mask.data(), ids.dim(0), ids.dim(1), opt);
+  return encoder_backend_->run({opt.backend, opt.device}, weights_, config_, ids.data(), mask.data(), ids.dim(0),
+                               ids.dim(1), opt);
 }
 
 PegasusCache PegasusModel::start_decoder(const PegasusEncoding& enc, std::vector<int32_t> row_source,

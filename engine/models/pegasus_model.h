@@ -3,6 +3,7 @@
 // attention pre-LN decoder with an incremental KV cache, and the tied LM head with final_logits_bias.
 // Loads HF layouts (model.safetensors with HF names, tied tensors absent) and checkpoints stored under
 // the original TF variable names (pegasus/...).
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,10 @@
 #include "engine/models/pegasus_weights.h"
 
 namespace bb {
+
+namespace backend {
+class PegasusEncoderBackend;
+}
 
 struct Seq2SeqInputs {
   I64Tensor input_ids;               // [batch, len]
@@ -58,6 +63,7 @@ class PegasusModel {
   ModelConfig config_;
   ParameterStore params_;
   PegasusWeights weights_;
+  std::shared_ptr<backend::PegasusEncoderBackend> encoder_backend_;  // device-side encoder weights, shared by copies
 };
 
 // HF shift_tokens_right: [start, ids[0..n-2]] per row, with -100 replaced by pad.
