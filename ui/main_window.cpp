@@ -423,7 +423,21 @@ void MainWindow::addModelDocks() {
   std::vector<std::string> bundled = {defaultModelDir().toStdString(), (resourceDir() + QStringLiteral("/models/default")).toStdString()};
   models_ = new ModelManager(tasks_, defaultModelRoots(bundled));
   addDock(kModels, QStringLiteral("Models"), QStringLiteral("Ctrl+Alt+M"), models_);
-  addDock(kRemote, QStringLiteral("Remote"), QStringLiteral("Ctrl+Alt+R"), new remote::RemotePanel());
+  auto* remotePanel = new remote::RemotePanel();
+  addDock(kRemote, QStringLiteral("Remote"), QStringLiteral("Ctrl+Alt+R"), remotePanel);
+  // Saved runners are backends of summarization and fine-tuning (their jobs run as tasks).
+  auto loadRunners = [this] {
+    std::vector<bb::remote::SavedRunner> runners;
+    try {
+      runners = bb::remote::load_runners();
+    } catch (const bb::Error&) {
+      // The Remote dock shows why the file cannot be read.
+    }
+    if (documentsPanel_) documentsPanel_->setRunners(runners);
+    finetune_->setRunners(runners);
+  };
+  loadRunners();
+  connect(remotePanel, &remote::RemotePanel::runnersSaved, this, loadRunners);
   connect(models_, &ModelManager::currentModelChanged, this, &MainWindow::setCurrentModel);
   connect(finetune_, &FinetuneDashboard::modelExported, models_, &ModelManager::refresh);
 }

@@ -27,14 +27,18 @@ TaskManager::TaskManager(QObject* parent) : QObject(parent) {
 }
 
 TaskManager::~TaskManager() {
+  std::map<int, std::thread> waitingThreads;
   {
     std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
     for (Task& t : queue_) t.cancelled->store(true);
     if (current_) current_->cancelled->store(true);
+    for (auto& [id, w] : waiting_) w.task->cancelled->store(true);
+    waitingThreads.swap(waitingThreads_);
   }
   cv_.notify_all();
   worker_.join();
+  for (auto& [id, t] : waitingThreads) t.join();
 }
 
 int TaskManager::submit(const QString& group, const QString& title, Work work) {
@@ -42,15 +46,7 @@ int TaskManager::submit(const QString& group, const QString& title, Work work) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     id = nextId_++;
-    for (auto it = queue_.begin(); it != queue_.end();) {
-      if (it->group == group) {
-        it = queue_.erase(it);
-        --unfinished_;
-      } else {
-        ++it;
-      }
-    }
-    if (current_ && current_->group == group) current_->cancelled->store(true);
+    cancelGroupLocked(group);
     queue_.push_back(Task{id, group, title, std::move(work), std::make_shared<std::atomic<bool>>(false)});
     ++unfinished_;
   }
@@ -67,10 +63,45 @@ void TaskManager::cancel(int id) {
       return;
     }
   if (current_ && current_->id == id) current_->cancelled->store(true);
+  if (auto w = waiting_.find(id); w != waiting_.end()) w->second.task->cancelled->store(true);
+}
+
+int TaskManager::submitWaiting(const QString& group, const QString& title, Work work) {
+  int id = 0;
+  std::vector<std::thread> ended;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    id = nextId_++;
+    cancelGroupLocked(group);
+    for (auto it = waitingThreads_.begin(); it != waitingThreads_.end();) {
+      if (!waiting_.count(it->first)) {  // its work is over: the thread ends at once
+        ended.push_back(std::move(it->second));
+        it = waitingThreads_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    auto task = std::make_shared<Task>(Task{id, group, title, std::move(work), std::make_shared<std::atomic<bool>>(false)});
+    waiting_[id] = Waiting{task, 0, {}};
+    ++unfinished_;
+    waitingThreads_[id] = std::thread([this, task] {
+      QMetaObject::invokeMethod(
+          this, [this, id = task->id, title = task->title] { emit taskStarted(id, title); }, Qt::QueuedConnection);
+      execute(task);
+    });
+  }
+  for (std::thread& t : ended) t.join();
+  return id;
 }
 
 void TaskManager::cancelGroup(const QString& group) {
   std::lock_guard<std::mutex> lock(mu_);
+  cancelGroupLocked(group);
+}
+
+void TaskManager::cancelGroupLocked(const QString& group) {
+  for (auto& [id, w] : waiting_)
+    if (w.task->group == group) w.task->cancelled->store(true);
   for (auto it = queue_.begin(); it != queue_.end();) {
     if (it->group == group) {
       it = queue_.erase(it);
@@ -87,6 +118,7 @@ void TaskManager::cancelAll() {
   unfinished_ -= int(queue_.size());
   queue_.clear();
   if (current_) current_->cancelled->store(true);
+  for (auto& [id, w] : waiting_) w.task->cancelled->store(true);
 }
 
 TaskManager::Status TaskManager::status() const {
@@ -99,6 +131,13 @@ TaskManager::Status TaskManager::status() const {
     s.title = current_->title;
     s.detail = detail_;
     s.progress = progress_;
+  } else if (!waiting_.empty()) {
+    const Waiting& w = waiting_.begin()->second;
+    s.id = w.task->id;
+    s.group = w.task->group;
+    s.title = w.task->title;
+    s.detail = w.detail;
+    s.progress = w.progress;
   }
   return s;
 }
@@ -107,6 +146,8 @@ bool TaskManager::groupBusy(const QString& group) const {
   std::lock_guard<std::mutex> lock(mu_);
   if (current_ && current_->group == group && !current_->cancelled->load()) return true;
   if (undelivered_.count(group)) return true;
+  for (const auto& [id, w] : waiting_)
+    if (w.task->group == group && !w.task->cancelled->load()) return true;
   for (const Task& t : queue_)
     if (t.group == group) return true;
   return false;
@@ -128,9 +169,15 @@ bool TaskManager::waitForIdle(int timeoutMs) {
 void TaskManager::reportProgress(int id, double fraction, const QString& detail) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (!current_ || current_->id != id) return;
-    progress_ = fraction;
-    detail_ = detail;
+    if (current_ && current_->id == id) {
+      progress_ = fraction;
+      detail_ = detail;
+    } else if (auto w = waiting_.find(id); w != waiting_.end()) {
+      w->second.progress = fraction;
+      w->second.detail = detail;
+    } else {
+      return;
+    }
   }
   QMetaObject::invokeMethod(
       this, [this, id, fraction, detail] { emit taskProgress(id, fraction, detail); }, Qt::QueuedConnection);
@@ -157,66 +204,70 @@ void TaskManager::run() {
     }
     QMetaObject::invokeMethod(
         this, [this, id = task->id, title = task->title] { emit taskStarted(id, title); }, Qt::QueuedConnection);
-
-    TaskContext ctx;
-    ctx.manager_ = this;
-    ctx.id_ = task->id;
-    ctx.cancelled_ = task->cancelled;
-    Finish finish;
-    QString error;
-    bool unexpected = false;  // not a bb::Error: a bug, reported with a copyable report (taskCrashed)
-    try {
-      ctx.checkCancelled();
-      finish = task->work(ctx);
-      ctx.checkCancelled();
-    } catch (const TaskCancelled&) {
-      error = QStringLiteral("cancelled");
-    } catch (const std::bad_alloc&) {
-      error = QStringLiteral("out of memory");
-    } catch (const bb::Error& e) {
-      error = QString::fromUtf8(e.what());
-    } catch (const std::exception& e) {
-      error = QString::fromUtf8(e.what());
-      unexpected = true;
-    } catch (...) {
-      error = QStringLiteral("unknown error (a non-standard exception)");
-      unexpected = true;
-    }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      current_.reset();
-      ++undelivered_[task->group];
-    }
-    // Deliver on the UI thread; a task cancelled after its work finished is dropped there.
-    QMetaObject::invokeMethod(
-        this,
-        [this, task, finish = std::move(finish), error, unexpected]() mutable {
-          QString err = error;
-          bool crashed = unexpected;
-          if (err.isEmpty() && task->cancelled->load()) err = QStringLiteral("cancelled");
-          if (err.isEmpty() && finish) {
-            try {
-              finish();
-            } catch (const bb::Error& e) {
-              err = QString::fromUtf8(e.what());
-            } catch (const std::exception& e) {
-              err = QString::fromUtf8(e.what());
-              crashed = true;
-            } catch (...) {
-              err = QStringLiteral("unknown error (a non-standard exception)");
-              crashed = true;
-            }
-          }
-          {
-            std::lock_guard<std::mutex> lock(mu_);
-            --unfinished_;
-            if (--undelivered_[task->group] == 0) undelivered_.erase(task->group);
-          }
-          emit taskFinished(task->id, task->title, err.isEmpty(), err);
-          if (crashed) emit taskCrashed(task->id, task->title, err);
-        },
-        Qt::QueuedConnection);
+    execute(task);
   }
+}
+
+void TaskManager::execute(std::shared_ptr<Task> task) {
+  TaskContext ctx;
+  ctx.manager_ = this;
+  ctx.id_ = task->id;
+  ctx.cancelled_ = task->cancelled;
+  Finish finish;
+  QString error;
+  bool unexpected = false;  // not a bb::Error: a bug, reported with a copyable report (taskCrashed)
+  try {
+    ctx.checkCancelled();
+    finish = task->work(ctx);
+    ctx.checkCancelled();
+  } catch (const TaskCancelled&) {
+    error = QStringLiteral("cancelled");
+  } catch (const std::bad_alloc&) {
+    error = QStringLiteral("out of memory");
+  } catch (const bb::Error& e) {
+    error = QString::fromUtf8(e.what());
+  } catch (const std::exception& e) {
+    error = QString::fromUtf8(e.what());
+    unexpected = true;
+  } catch (...) {
+    error = QStringLiteral("unknown error (a non-standard exception)");
+    unexpected = true;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (current_ == task) current_.reset();
+    waiting_.erase(task->id);
+    ++undelivered_[task->group];
+  }
+  // Deliver on the UI thread; a task cancelled after its work finished is dropped there.
+  QMetaObject::invokeMethod(
+      this,
+      [this, task, finish = std::move(finish), error, unexpected]() mutable {
+        QString err = error;
+        bool crashed = unexpected;
+        if (err.isEmpty() && task->cancelled->load()) err = QStringLiteral("cancelled");
+        if (err.isEmpty() && finish) {
+          try {
+            finish();
+          } catch (const bb::Error& e) {
+            err = QString::fromUtf8(e.what());
+          } catch (const std::exception& e) {
+            err = QString::fromUtf8(e.what());
+            crashed = true;
+          } catch (...) {
+            err = QStringLiteral("unknown error (a non-standard exception)");
+            crashed = true;
+          }
+        }
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          --unfinished_;
+          if (--undelivered_[task->group] == 0) undelivered_.erase(task->group);
+        }
+        emit taskFinished(task->id, task->title, err.isEmpty(), err);
+        if (crashed) emit taskCrashed(task->id, task->title, err);
+      },
+      Qt::QueuedConnection);
 }
 
 }  // namespace bb::ui

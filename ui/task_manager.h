@@ -48,6 +48,10 @@ class TaskManager : public QObject {
   ~TaskManager() override;  // cancels everything and joins the worker
 
   int submit(const QString& group, const QString& title, Work work);
+  // For work that mostly waits on something else (a job on a remote runner, for hours): it runs on
+  // a thread of its own, so it does not hold up the worker, but it is reported, listed in status()
+  // while the worker is idle, cancelled and finished exactly like a task from submit().
+  int submitWaiting(const QString& group, const QString& title, Work work);
   void cancel(int id);
   void cancelGroup(const QString& group);
   void cancelAll();
@@ -82,7 +86,9 @@ class TaskManager : public QObject {
   };
   friend class TaskContext;
   void run();
+  void execute(std::shared_ptr<Task> task);  // runs the work, then posts the finish step to the UI thread
   void reportProgress(int id, double fraction, const QString& detail);
+  void cancelGroupLocked(const QString& group);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
@@ -90,6 +96,13 @@ class TaskManager : public QObject {
   std::shared_ptr<Task> current_;
   double progress_ = 0;
   QString detail_;
+  struct Waiting {
+    std::shared_ptr<Task> task;
+    double progress = 0;
+    QString detail;
+  };
+  std::map<int, Waiting> waiting_;  // submitWaiting tasks whose work is running
+  std::map<int, std::thread> waitingThreads_;
   int nextId_ = 1;
   int unfinished_ = 0;  // queued + running + finished-but-not-yet-delivered
   std::map<QString, int> undelivered_;  // per group: work done, finish step not yet run

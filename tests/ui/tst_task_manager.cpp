@@ -132,6 +132,52 @@ class TstTaskManager : public QObject {
     QVERIFY2(ticks >= 10, qPrintable(QString::number(ticks)));  // ~60 at 5 ms; far fewer would mean a blocked loop
   }
 
+  void waitingTaskRunsBesideTheWorkerAndIsListedAndCancelled() {
+    TaskManager tm;
+    std::atomic<bool> release{false};
+    tm.submit("busy", "long local work", [&](TaskContext& ctx) {
+      while (!release.load()) {
+        ctx.checkCancelled();
+        QThread::msleep(2);
+      }
+      return TaskManager::Finish();
+    });
+    QThread* waitThread = nullptr;
+    QSignalSpy finished(&tm, &TaskManager::taskFinished);
+    const int done = tm.submitWaiting("remote", "remote job", [&](TaskContext& ctx) {
+      waitThread = QThread::currentThread();
+      ctx.setProgress(0.25, "step 1 of 4");
+      return TaskManager::Finish();
+    });
+    QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 1, 5000);  // while the worker is still busy
+    QCOMPARE(finished[0][0].toInt(), done);
+    QVERIFY(finished[0][2].toBool());
+    QVERIFY(waitThread && waitThread != QThread::currentThread());
+
+    std::atomic<bool> started{false};
+    const int waiting = tm.submitWaiting("remote", "remote job 2", [&](TaskContext& ctx) {
+      ctx.setProgress(0.5, "half way");
+      started.store(true);
+      for (;;) {
+        ctx.checkCancelled();
+        QThread::msleep(2);
+      }
+      return TaskManager::Finish();
+    });
+    QTRY_VERIFY_WITH_TIMEOUT(started.load(), 5000);
+    QVERIFY(tm.groupBusy("remote"));
+    release.store(true);  // the worker goes idle: status() lists the waiting task
+    QTRY_COMPARE_WITH_TIMEOUT(tm.status().id, waiting, 5000);
+    QCOMPARE(tm.status().title, QString("remote job 2"));
+    QCOMPARE(tm.status().detail, QString("half way"));
+    tm.cancel(waiting);
+    QVERIFY(tm.waitForIdle(5000));
+    QCOMPARE(finished.size(), 3);
+    QCOMPARE(finished[2][0].toInt(), waiting);
+    QCOMPARE(finished[2][3].toString(), QString("cancelled"));
+    QVERIFY(!tm.groupBusy("remote"));
+  }
+
   void destroyingCancelsRunningWork() {
     std::atomic<bool> started{false}, stopped{false};
     {

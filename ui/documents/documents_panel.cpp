@@ -83,8 +83,12 @@ DocumentsPanel::DocumentsPanel(TaskManager* tasks, bool persistent, QWidget* par
     }
     refreshButtons();
   });
-  connect(tasks_, &TaskManager::taskProgress, this, [this](int id, double, const QString&) {
-    if (id == summaryTask_) onStreamProgress();
+  connect(tasks_, &TaskManager::taskProgress, this, [this](int id, double fraction, const QString& detail) {
+    if (id != summaryTask_) return;
+    if (!remoteSummary_) return onStreamProgress();
+    progress_->setValue(int(1000 * fraction));
+    summaryStatus_ = detail;
+    summaryStatusLabel_->setText(detail);
   });
   refreshModelLabel();
   refreshButtons();
@@ -158,8 +162,11 @@ void DocumentsPanel::buildUi() {
   longDocument_->addItem(QStringLiteral("Long: truncate"), int(bb::gen::LongDocument::Truncate));
   longDocument_->addItem(QStringLiteral("Long: chunks"), int(bb::gen::LongDocument::Chunk));
   longDocument_->setToolTip(QStringLiteral("Documents longer than the model reads: summarize the first part, or every part in turn"));
+  runOn_ = new QComboBox(right);
+  runOn_->setToolTip(QStringLiteral("Run the summary on this computer or on a runner saved in the Remote dock"));
+  setRunners({});  // the main window hands over the runners saved in the Remote dock
   for (QWidget* w : {static_cast<QWidget*>(beams_), static_cast<QWidget*>(maxLength_), static_cast<QWidget*>(minLength_),
-                     static_cast<QWidget*>(longDocument_)})
+                     static_cast<QWidget*>(longDocument_), static_cast<QWidget*>(runOn_)})
     settings->addWidget(w);
   setSummarySettings(SummarySettings{});
   rl->addLayout(settings);

@@ -13,6 +13,7 @@
 
 #include "engine/generate/summarizer.h"
 #include "engine/models/bigbird_model.h"
+#include "engine/remote/token_file.h"
 #include "engine/tokenize/tokenizer.h"
 #include "ui/documents/document_text.h"
 #include "ui/documents/recent_files.h"
@@ -80,6 +81,9 @@ class DocumentsPanel : public QWidget {
   void setSummarySettings(const SummarySettings& s);
   void summarize();
   void cancelSummary();
+  // Where summaries run: this computer or a saved remote runner (ui/remote: the Remote dock).
+  void setRunners(const std::vector<bb::remote::SavedRunner>& runners);
+  QComboBox* runOnBox() const { return runOn_; }
   bool summarizing() const { return summaryTask_ != 0; }
   QString summaryStatus() const;    // progress line, "Cancelled", or the error
   QString streamingText() const;    // the summary as it is generated
@@ -126,6 +130,8 @@ class DocumentsPanel : public QWidget {
   void refreshButtons();
   void showRecord(std::shared_ptr<const SummaryRecord> r);
   void onStreamProgress();
+  int submitRemoteSummary(const bb::remote::SavedRunner& runner, const bb::gen::SummarizeOptions& opt, const SummarySettings& s);
+  void addFinishedSummary(std::shared_ptr<const SummaryRecord> done);
   void onSummaryCursorMoved();
   void countingTokenizer(std::shared_ptr<const bb::tok::Tokenizer>* tokenizer, QString* name, int64_t* limit) const;
 
@@ -145,6 +151,8 @@ class DocumentsPanel : public QWidget {
   std::shared_ptr<const SummaryModel> model_;
   QString modelError_;
   std::shared_ptr<Stream> stream_;
+  std::vector<bb::remote::SavedRunner> runners_;
+  bool remoteSummary_ = false;  // the running summary runs on a runner: progress comes as task details
   QString summaryStatus_;
   std::shared_ptr<const SummaryRecord> current_;
   std::vector<std::shared_ptr<const SummaryRecord>> history_;
@@ -164,6 +172,7 @@ class DocumentsPanel : public QWidget {
   QSpinBox* maxLength_ = nullptr;
   QSpinBox* minLength_ = nullptr;
   QComboBox* longDocument_ = nullptr;
+  QComboBox* runOn_ = nullptr;
   QPushButton* summarizeButton_ = nullptr;
   QPushButton* cancelButton_ = nullptr;
   QPushButton* copyButton_ = nullptr;

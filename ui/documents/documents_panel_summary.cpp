@@ -184,6 +184,12 @@ void DocumentsPanel::summarize() {
   summaryView_->setExtraSelections({});
   highlighted_.clear();
   refreshSourceHighlights();
+  remoteSummary_ = runOn_->currentIndex() > 0;
+  if (remoteSummary_) {
+    summaryTask_ = submitRemoteSummary(runners_[size_t(runOn_->currentIndex() - 1)], opt, s);
+    refreshButtons();
+    return;
+  }
   summaryTask_ = tasks_->submit(
       kSummaryGroup, QStringLiteral("Summarizing %1").arg(doc->label), [this, model, doc, stream, opt, s](TaskContext& ctx) {
         const auto t0 = std::chrono::steady_clock::now();
@@ -213,21 +219,23 @@ void DocumentsPanel::summarize() {
         record->finishedAt = QDateTime::currentDateTime();
         record->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         std::shared_ptr<const SummaryRecord> done = record;
-        return TaskManager::Finish([this, done] {
-          history_.push_back(done);
-          historyList_->addItem(done->title());
-          summaryStatus_ = QStringLiteral("Done: %1 tokens in %2 s (encoder %3 s, decoder %4 s).")
-                               .arg(done->result.generated_tokens)
-                               .arg(done->seconds, 0, 'f', 2)
-                               .arg(done->result.encode_s, 0, 'f', 2)
-                               .arg(done->result.decode_s, 0, 'f', 2);
-          summaryStatusLabel_->setText(summaryStatus_);
-          const QSignalBlocker block(historyList_);
-          historyList_->setCurrentRow(historyList_->count() - 1);
-          showRecord(done);
-        });
+        return TaskManager::Finish([this, done] { addFinishedSummary(done); });
       });
   refreshButtons();
+}
+
+void DocumentsPanel::addFinishedSummary(std::shared_ptr<const SummaryRecord> done) {
+  history_.push_back(done);
+  historyList_->addItem(done->title());
+  summaryStatus_ = QStringLiteral("Done: %1 tokens in %2 s (encoder %3 s, decoder %4 s).")
+                       .arg(done->result.generated_tokens)
+                       .arg(done->seconds, 0, 'f', 2)
+                       .arg(done->result.encode_s, 0, 'f', 2)
+                       .arg(done->result.decode_s, 0, 'f', 2);
+  summaryStatusLabel_->setText(summaryStatus_);
+  const QSignalBlocker block(historyList_);
+  historyList_->setCurrentRow(historyList_->count() - 1);
+  showRecord(done);
 }
 
 void DocumentsPanel::cancelSummary() {

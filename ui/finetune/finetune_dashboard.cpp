@@ -88,6 +88,10 @@ FinetuneDashboard::FinetuneDashboard(TaskManager* tasks, QWidget* parent) : QWid
   checkTimer_->setSingleShot(true);
   checkTimer_->setInterval(400);
   connect(checkTimer_, &QTimer::timeout, this, &FinetuneDashboard::checkDataset);
+  if (tasks_)
+    connect(tasks_, &TaskManager::taskFinished, this, [this](int id, const QString&, bool ok, const QString& error) {
+      if (id != 0 && id == remoteTask_) remoteTaskFinished(ok, error);
+    });
   applyRecipe();
   updateButtons();
 }
@@ -95,6 +99,7 @@ FinetuneDashboard::FinetuneDashboard(TaskManager* tasks, QWidget* parent) : QWid
 FinetuneDashboard::~FinetuneDashboard() {
   *alive_ = false;
   if (tasks_) tasks_->cancelGroup(QStringLiteral("finetune-check"));
+  if (tasks_ && remoteTask_) tasks_->cancel(remoteTask_);  // the task cancels the job on the runner
   job_.reset();  // cancels and joins: at most the current step
 }
 
@@ -205,8 +210,7 @@ QWidget* FinetuneDashboard::buildForm() {
   backend_->addItem(QStringLiteral("CPU"), QStringLiteral("cpu"));
   addDisabledItem(backend_, QStringLiteral("Vulkan"), QStringLiteral("vulkan"),
                   QStringLiteral("The Vulkan backend runs inference only; training runs on the CPU"));
-  addDisabledItem(backend_, QStringLiteral("Remote"), QStringLiteral("remote"),
-                  QStringLiteral("Not wired to the remote runner yet: submit remote jobs with `bigbird remote` and follow them in the Remote dock"));
+  setRunners({});
   h->addRow(QStringLiteral("Backend"), backend_);
   auto* recipe = new QPushButton(QStringLiteral("Recipe defaults"));
   h->addRow(recipe);
@@ -494,7 +498,16 @@ bool FinetuneDashboard::launch(bool resume) {
     c = *lastRun_;
     c.resume = true;
   }
+  const int backend = backend_->currentIndex() - 2;  // CPU, Vulkan, then the runners
+  if (backend >= 0 && backend < int(runners_.size())) {
+    if (resume) {
+      showError(QStringLiteral("Resuming from a checkpoint runs here only; choose the CPU backend."));
+      return false;
+    }
+    return launchRemote(c, runners_[size_t(backend)]);
+  }
   if (!resume) lastRun_ = c;
+  remoteState_.reset();
   job_.reset();  // a finished job: joins at once
   lastError_.clear();
   errorLabel_->hide();
@@ -509,19 +522,27 @@ bool FinetuneDashboard::launch(bool resume) {
 }
 
 void FinetuneDashboard::pause() {
-  if (running()) job_->pause();
+  if (!running() || !job_) return;
+  job_->pause();
   statusLabel_->setText(QStringLiteral("Pausing after the current step…"));
 }
 void FinetuneDashboard::resume() {
-  if (running()) job_->resume();
+  if (running() && job_) job_->resume();
 }
 void FinetuneDashboard::cancel() {
   if (!running()) return;
+  if (remoteTask_) {
+    tasks_->cancel(remoteTask_);
+    statusLabel_->setText(QStringLiteral("Cancelling the job on the runner…"));
+    return;
+  }
   job_->cancel();
   statusLabel_->setText(QStringLiteral("Stopping after the current step…"));
 }
 
 std::optional<jobs::JobState> FinetuneDashboard::state() const {
+  if (remoteTask_) return jobs::JobState::Running;
+  if (remoteState_) return remoteState_;
   if (!job_) return std::nullopt;
   return job_->state();
 }
@@ -603,9 +624,9 @@ void FinetuneDashboard::handle(const train::TrainingEvent& e) {
 
 void FinetuneDashboard::updateButtons() {
   const bool run = running();
-  const bool paused = run && job_->state() == jobs::JobState::Paused;
+  const bool paused = run && job_ && job_->state() == jobs::JobState::Paused;
   start_->setEnabled(!run);
-  pause_->setEnabled(run);
+  pause_->setEnabled(run && !remoteTask_);  // a runner's job cannot pause
   pause_->setText(paused ? QStringLiteral("Resume") : QStringLiteral("Pause"));
   cancel_->setEnabled(run);
   resumeCkpt_->setEnabled(!run && !listCheckpoints(out_->text().toStdString()).empty());

@@ -9,6 +9,9 @@
 #include <QWidget>
 #include <memory>
 #include <optional>
+#include <vector>
+
+#include "engine/remote/token_file.h"
 
 #include "ui/finetune/engine_training.h"
 #include "ui/finetune/dataset_check.h"
@@ -71,7 +74,12 @@ class FinetuneDashboard : public QWidget {
   void pause();
   void resume();
   void cancel();
-  bool running() const { return job_ && !job_->done(); }
+  bool running() const { return (job_ && !job_->done()) || remoteTask_ != 0; }
+  // Runners saved in the Remote dock: each becomes a "Remote: name" backend. A remote run uploads
+  // the model and the data, follows the runner's metric events into the same plots, and downloads
+  // the fine-tuned model into Studio's models folder (modelExported).
+  void setRunners(const std::vector<bb::remote::SavedRunner>& runners);
+  QString remoteModelDir() const { return remoteModelDir_; }  // where the last remote run's model came back
   std::optional<jobs::JobState> state() const;
   QString errorText() const;   // the engine's message of a failed run (empty otherwise)
   QString statusText() const;
@@ -101,6 +109,8 @@ class FinetuneDashboard : public QWidget {
   void scheduleCheck();
   void exportSelected();
   bool launch(bool resume);
+  bool launchRemote(const train::TrainerConfig& c, const bb::remote::SavedRunner& runner);
+  void remoteTaskFinished(bool ok, const QString& error);
 
   TaskManager* tasks_;
   QComboBox *task_, *format_, *schedule_, *optimizer_, *backend_, *attention_;
@@ -124,6 +134,10 @@ class FinetuneDashboard : public QWidget {
   bool checked_ = false;
   double warmupShare_ = 0;
   QString lastError_;
+  std::vector<bb::remote::SavedRunner> runners_;
+  int remoteTask_ = 0;                        // the task manager task that drives a remote run
+  std::optional<jobs::JobState> remoteState_;  // how the last remote run ended
+  QString remoteModelDir_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // task results arriving after destruction are dropped
 };
 

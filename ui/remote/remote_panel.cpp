@@ -115,6 +115,7 @@ bool RemotePanel::save() {
     all.insert(all.begin(), {name, check.options().url, check.options().token, check.options().ca_cert});
     bb::remote::save_runners(all, runnersFile_.toStdString());
     status_->setText(QStringLiteral("Saved in %1 (readable by you only).").arg(runnersFile_));
+    emit runnersSaved();
     return true;
   } catch (const bb::Error& e) {
     status_->setText(QString::fromStdString(e.what()));

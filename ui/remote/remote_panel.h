@@ -40,6 +40,7 @@ class RemotePanel : public QWidget {
   void connectionTested(bool ok, const QString& message);
   void jobsRefreshed(bool ok, int count);
   void artifactsFetched(bool ok, const QString& message);
+  void runnersSaved();  // runners.json changed: backend choices elsewhere reload it
 
  private:
   // Runs `work` on a background thread; the function it returns runs on the UI thread (if the
