@@ -50,7 +50,7 @@ void TrainingJob::push(const train::TrainingEvent& e) {
 
 void TrainingJob::run(train::TrainerConfig config) {
   train::TrainerControl control;
-  control.emit = [this](const train::TrainingEvent& e) { push(e); };
+  control.on_event = [this](const train::TrainingEvent& e) { push(e); };
   control.cancelled = [this] {
     std::lock_guard<std::mutex> lock(mu_);
     return cancel_requested_;

@@ -115,10 +115,10 @@ std::string fingerprint(const TrainerConfig& c, int64_t total_steps, const Summa
 
 TrainingSummary run_summarization_training(const TrainerConfig& c, const TrainerControl& control) {
   const auto t_start = Clock::now();
-  auto emit = [&](TrainingEvent e) {
+  auto publish = [&](TrainingEvent e) {
     e.elapsed_s = std::chrono::duration<double>(Clock::now() - t_start).count();
     e.rss_bytes = peak_rss_bytes();
-    if (control.emit) control.emit(e);
+    if (control.on_event) control.on_event(e);
     return e;
   };
   const ModelConfig base_config = load_config(model_config_path(c));
@@ -136,12 +136,12 @@ TrainingSummary run_summarization_training(const TrainerConfig& c, const Trainer
     TrainingEvent e;
     e.kind = TrainingEvent::Kind::Eval;
     e.metrics = evaluate_summarization(model, data.eval, *data.tokenizer, c);
-    summary.final_metrics = emit(e).metrics;
+    summary.final_metrics = publish(e).metrics;
     TrainingEvent done;
     done.kind = TrainingEvent::Kind::Finished;
     done.metrics = summary.final_metrics;
     done.message = "evaluation only";
-    emit(done);
+    publish(done);
     return summary;
   }
   if (c.out_dir.empty()) throw Error("no output directory given");
@@ -182,7 +182,7 @@ TrainingSummary run_summarization_training(const TrainerConfig& c, const Trainer
   started.message = std::to_string(data.train.size()) + " training / " + std::to_string(data.eval.size()) +
                     " evaluation summaries, " + std::to_string(total_steps) + " steps" +
                     (resume_dir ? ", resumed from " + fs::path(*resume_dir).filename().string() : "");
-  emit(started);
+  publish(started);
 
   Seq2SeqStepOptions so;
   so.attention_type = c.attention_type;
@@ -201,7 +201,7 @@ TrainingSummary run_summarization_training(const TrainerConfig& c, const Trainer
     e.step = state.step;
     e.total_steps = total_steps;
     e.message = last_checkpoint;
-    emit(e);
+    publish(e);
   };
   auto run_eval = [&] {
     TrainingEvent e;
@@ -210,7 +210,7 @@ TrainingSummary run_summarization_training(const TrainerConfig& c, const Trainer
     e.total_steps = total_steps;
     e.epoch = order.epoch_of(state.step * c.grad_accum);
     e.metrics = evaluate_summarization(model, data.eval, *data.tokenizer, c);
-    log.write(emit(e));
+    log.write(publish(e));
     summary.final_metrics = e.metrics;
   };
 
@@ -260,7 +260,7 @@ TrainingSummary run_summarization_training(const TrainerConfig& c, const Trainer
     e.grad_norm = norm;
     e.tokens_per_s = dt > 0 ? double(tokens) / dt : 0.0;
     e.eta_s = avg_step_s * double(total_steps - state.step);
-    log.write(emit(e));
+    log.write(publish(e));
 
     const bool last = state.step == total_steps;
     if (!last && c.eval_every > 0 && state.step % c.eval_every == 0) run_eval();
@@ -294,7 +294,7 @@ TrainingSummary run_summarization_training(const TrainerConfig& c, const Trainer
   done.message = summary.cancelled ? "stopped after step " + std::to_string(state.step) +
                                          (last_checkpoint.empty() ? "" : "; last checkpoint " + last_checkpoint)
                                    : "model written to " + summary.export_dir;
-  emit(done);
+  publish(done);
   return summary;
 }
 

@@ -146,7 +146,7 @@ TrainableBigBird load_model(const TrainerConfig& c, const std::optional<std::str
 }
 
 // --eval-only: the model's metrics on the evaluation data, as the end-of-training evaluation.
-TrainingSummary run_evaluation_only(const TrainerConfig& c, const std::function<TrainingEvent(TrainingEvent)>& emit) {
+TrainingSummary run_evaluation_only(const TrainerConfig& c, const std::function<TrainingEvent(TrainingEvent)>& publish) {
   if (c.eval_file.empty()) throw Error("evaluation only needs an evaluation file (--eval)");
   TrainerConfig ec = c;
   ec.train_file = c.eval_file;  // the loaders need a training set; it is not used
@@ -161,17 +161,17 @@ TrainingSummary run_evaluation_only(const TrainerConfig& c, const std::function<
   started.kind = TrainingEvent::Kind::Started;
   started.message = "evaluating " + model.params().source() + " on " + std::to_string(data.eval.size()) +
                     " examples of " + c.eval_file;
-  emit(started);
+  publish(started);
   TrainingSummary summary;
   TrainingEvent e;
   e.kind = TrainingEvent::Kind::Eval;
   e.metrics = evaluate(model, data, c);
-  summary.final_metrics = emit(e).metrics;
+  summary.final_metrics = publish(e).metrics;
   TrainingEvent done;
   done.kind = TrainingEvent::Kind::Finished;
   done.metrics = summary.final_metrics;
   done.message = "evaluation only";
-  emit(done);
+  publish(done);
   return summary;
 }
 
@@ -181,13 +181,13 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
   if (c.task == Task::Summarization) return run_summarization_training(c, control);
   const auto t_start = Clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(Clock::now() - t_start).count(); };
-  auto emit = [&](TrainingEvent e) {
+  auto publish = [&](TrainingEvent e) {
     e.elapsed_s = elapsed();
     e.rss_bytes = peak_rss_bytes();
-    if (control.emit) control.emit(e);
+    if (control.on_event) control.on_event(e);
     return e;
   };
-  if (c.eval_only) return run_evaluation_only(c, emit);
+  if (c.eval_only) return run_evaluation_only(c, publish);
   if (c.out_dir.empty()) throw Error("no output directory given");
   if (c.batch_size < 1 || c.grad_accum < 1) throw Error("batch size and gradient accumulation must be >= 1");
   const Head head = head_for(c.task);
@@ -236,7 +236,7 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
                     " evaluation examples, " + std::to_string(total_steps) + " steps" +
                     (resume_dir ? ", resumed from " + fs::path(*resume_dir).filename().string() : "") +
                     (fresh ? ", starting from fresh random weights" : "");
-  emit(started);
+  publish(started);
 
   StepOptions so;
   so.attention_type = c.attention_type;
@@ -258,7 +258,7 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
     e.step = state.step;
     e.total_steps = total_steps;
     e.message = last_checkpoint;
-    emit(e);
+    publish(e);
   };
   auto run_eval = [&] {
     TrainingEvent e;
@@ -267,7 +267,7 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
     e.total_steps = total_steps;
     e.epoch = order.epoch_of(state.step * c.grad_accum);
     e.metrics = evaluate(model, data, c);
-    log.write(emit(e));
+    log.write(publish(e));
     summary.final_metrics = e.metrics;
   };
 
@@ -325,7 +325,7 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
     e.grad_norm = norm;
     e.tokens_per_s = dt > 0 ? double(tokens) / dt : 0.0;
     e.eta_s = avg_step_s * double(total_steps - state.step);
-    log.write(emit(e));
+    log.write(publish(e));
 
     const bool last = state.step == total_steps;
     if (!last && c.eval_every > 0 && state.step % c.eval_every == 0) run_eval();
@@ -352,7 +352,7 @@ TrainingSummary run_training(const TrainerConfig& c, const TrainerControl& contr
   done.message = summary.cancelled ? "stopped after step " + std::to_string(state.step) +
                                          (last_checkpoint.empty() ? "" : "; last checkpoint " + last_checkpoint)
                                    : "model written to " + summary.export_dir;
-  emit(done);
+  publish(done);
   return summary;
 }
 

@@ -80,7 +80,7 @@ std::string to_string(TrainingEvent::Kind k);
 
 // How the caller steers a running trainer (the job API fills this in; all optional).
 struct TrainerControl {
-  std::function<void(const TrainingEvent&)> emit;
+  std::function<void(const TrainingEvent&)> on_event;
   std::function<bool()> cancelled;          // checked between micro-batches
   std::function<void()> wait_while_paused;  // called between steps; blocks while paused
 };

@@ -6,7 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "ui/finetune/engine_training.h"
+#include "engine/jobs/training_job.h"
+#include "engine/train/trainer.h"
+#include "engine/train/trainer_data.h"
 
 namespace bb::ui {
 

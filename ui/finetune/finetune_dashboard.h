@@ -13,7 +13,9 @@
 
 #include "engine/remote/token_file.h"
 
-#include "ui/finetune/engine_training.h"
+#include "engine/jobs/training_job.h"
+#include "engine/train/trainer.h"
+#include "engine/train/trainer_data.h"
 #include "ui/finetune/dataset_check.h"
 #include "ui/finetune/training_series.h"
 

@@ -7,7 +7,9 @@
 #include <string>
 
 #include "engine/models/config.h"
-#include "ui/finetune/engine_training.h"
+#include "engine/jobs/training_job.h"
+#include "engine/train/trainer.h"
+#include "engine/train/trainer_data.h"
 
 namespace bb::ui {
 
