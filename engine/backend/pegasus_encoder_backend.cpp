@@ -2,6 +2,7 @@
 
 #include "engine/backend/vulkan/vk_error.h"
 #include "engine/backend/vulkan/vk_runtime.h"
+#include "engine/backend/vulkan_fallback.h"
 #include "engine/backend/vulkan/vulkan_pegasus_encoder.h"
 
 namespace bb::backend {
@@ -35,25 +36,16 @@ PegasusEncoding PegasusEncoderBackend::run(const Selection& sel, const PegasusWe
       std::shared_ptr<vk::Device> device;
       try {
         if (!vulkan_) {
-          vk::DeviceOptions o = vk::DeviceOptions::from_environment();
-          if (!sel.device.empty()) o.device = sel.device;
-          o.allow_cpu_device = sel.kind == Kind::Vulkan;  // auto: a GPU, never lavapipe (see encoder_backend)
-          device = vk::acquire_device(o, &reason);
-          if (!device) throw vk::VulkanError(reason, VK_ERROR_INITIALIZATION_FAILED);
+          device = acquire_selected_device(sel);
           vulkan_ = std::make_unique<vk::VulkanPegasusEncoder>(device, weights, config);
         }
         PegasusEncoding e = vulkan_->run(weights, ids, mask, batch, len, opt);
         e.backend = "vulkan (" + vulkan_->device()->info().name + ")";
         return e;
       } catch (const vk::VulkanError& e) {
-        const std::shared_ptr<vk::Device>& d = vulkan_ ? vulkan_->device() : device;
-        reason = e.what();
-        if (d && reason.rfind(d->info().name, 0) != 0) reason = d->info().name + ": " + reason;
-        if (d && (d->lost() || e.result() == VK_ERROR_DEVICE_LOST)) vk::report_device_failure(d, reason);
+        reason = fallback_after_failure(sel, e, vulkan_ ? vulkan_->device() : device);
         vulkan_.reset();
         disabled_reason_ = reason;
-        notice(std::string(sel.kind == Kind::Auto ? "auto backend" : "vulkan backend") + " unavailable (" + reason +
-               "); running on the CPU");
       }
     } else {
       reason = disabled_reason_;
