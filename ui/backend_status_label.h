@@ -1,8 +1,10 @@
 #pragma once
-// Status-bar label saying which compute backend runs the models: "CPU" or the Vulkan device's
-// name, with the reason of the last fallback to the CPU as tooltip. It installs the engine's
-// backend notice handler (engine/backend/backend.h) while it lives: notices may come from worker
-// threads and are applied on the UI thread.
+// Status-bar label saying which compute backend ran the last local job: "CPU", "Vulkan · <device>"
+// or "CPU (fallback: <reason>)" (the reason cut short; the tooltip has it in full, with the chosen
+// backend). It follows ComputeBackend::used() and installs the engine's backend notice handler
+// (engine/backend/backend.h) while it lives: notices may come from worker threads and are applied
+// on the UI thread, and re-emitted as notice() so the window can show them. A click opens the
+// compute backend settings (clicked()).
 #include <QLabel>
 #include <string>
 
@@ -19,6 +21,16 @@ class BackendStatusLabel : public QLabel {
   void showUsed(const std::string& used);
   // A backend notice line (e.g. "vulkan backend unavailable (...); running on the CPU").
   void showNotice(const QString& line);
+
+ signals:
+  void clicked();
+  void notice(const QString& line);
+
+ protected:
+  void mousePressEvent(QMouseEvent* e) override;
+
+ private:
+  void setTip(const QString& what);
 };
 
 }  // namespace bb::ui

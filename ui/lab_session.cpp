@@ -10,6 +10,7 @@
 #include "engine/attention/attention_analysis.h"
 #include "engine/core/error.h"
 #include "engine/models/fill_mask.h"
+#include "ui/compute_backend.h"
 #include "ui/lab_paths.h"
 #include "ui/task_manager.h"
 
@@ -255,7 +256,8 @@ void LabSession::runAttention() {
   auto model = model_;
   auto doc = document_;
   const bb::attn::RandomBlocks mode = randomBlocks_;
-  tasks_->submit(QStringLiteral("attention"), QStringLiteral("Running attention"), [this, model, doc, mode](TaskContext& ctx) {
+  const bb::backend::Selection backend = ComputeBackend::instance().selection();
+  tasks_->submit(QStringLiteral("attention"), QStringLiteral("Running attention"), [this, model, doc, mode, backend](TaskContext& ctx) {
     QElapsedTimer timer;
     timer.start();
     auto run = std::make_shared<AttentionRun>();
@@ -280,12 +282,16 @@ void LabSession::runAttention() {
     opt.attention_type = c.attention_type;
     opt.random_blocks = mode;
     opt.capture.enabled = true;
+    opt.backend = backend.kind;
+    opt.device = backend.device;
     opt.on_layer_done = [&ctx](int layer, int layers, std::vector<AttentionMap>*) {
       ctx.checkCancelled();
       ctx.setProgress(0.9 * double(layer + 1) / layers, QStringLiteral("layer %1 of %2").arg(layer + 1).arg(layers));
     };
     ctx.setProgress(0.0, QStringLiteral("forward pass"));
     bb::EncoderOutputs out = model->model->forward(in, opt);
+    ComputeBackend::instance().reportUsed(out.backend);
+    run->backend = out.backend;
     run->decision = out.decision;
     run->mode = mode;
     run->realLen = doc->tokens();
@@ -310,10 +316,11 @@ void LabSession::runAttention() {
       selection_.head = std::clamp(selection_.head, 0, run->heads - 1);
       refreshSelection();
       emit attentionChanged();
-      emit message(QStringLiteral("Attention captured: %1 tokens, %2 layers in %3 s")
+      emit message(QStringLiteral("Attention captured: %1 tokens, %2 layers in %3 s on %4")
                        .arg(run->realLen)
                        .arg(run->layers)
-                       .arg(run->seconds, 0, 'f', 2),
+                       .arg(run->seconds, 0, 'f', 2)
+                       .arg(describeUsed(run->backend)),
                    false);
     });
   });
@@ -325,7 +332,8 @@ void LabSession::runComparison(bool maskSelected) {
   auto doc = document_;
   const bb::attn::RandomBlocks mode = randomBlocks_;
   const int64_t selected = maskSelected ? selection_.token : -1;
-  tasks_->submit(QStringLiteral("compare"), QStringLiteral("Comparing sparse and full"), [this, model, doc, mode, selected](
+  const bb::backend::Selection backend = ComputeBackend::instance().selection();
+  tasks_->submit(QStringLiteral("compare"), QStringLiteral("Comparing sparse and full"), [this, model, doc, mode, selected, backend](
                                                                                            TaskContext& ctx) {
     auto cmp = std::make_shared<CompareRun>();
     const bb::ModelConfig& c = model->config();
@@ -357,6 +365,8 @@ void LabSession::runComparison(bool maskSelected) {
       opt.attention_type = type;
       opt.random_blocks = mode;
       opt.output_hidden_states = true;
+      opt.backend = backend.kind;
+      opt.device = backend.device;
       if (cmp->hasMlm) {
         opt.head = bb::Head::MaskedLM;
         opt.mlm_rows = cmp->probes;
@@ -388,6 +398,7 @@ void LabSession::runComparison(bool maskSelected) {
       QElapsedTimer t;
       t.start();
       bb::EncoderOutputs out = model->model->forward(in, opt);
+      ComputeBackend::instance().reportUsed(out.backend);
       return std::make_pair(std::move(out), double(t.nsecsElapsed()) * 1e-9);
     };
     auto [sparse, sparseSeconds] = pass(c.attention_type, 0.0, 0.45, QStringLiteral("block_sparse"));

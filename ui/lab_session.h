@@ -56,6 +56,7 @@ struct AttentionRun {
   std::vector<std::vector<std::vector<uint8_t>>> computed;
   double seconds = 0;
   size_t captureBytes = 0;
+  std::string backend;  // what ran the pass: "cpu", "vulkan (<device>)" or "cpu (fallback: <reason>)"
   int selectionIndex(HeadMode m, int head) const { return m == HeadMode::One ? head : m == HeadMode::Mean ? heads : heads + 1; }
 };
 

@@ -21,6 +21,8 @@
 #include "engine/io/atomic_file.h"
 #include "engine/models/config.h"
 #include "ui/backend_status_label.h"
+#include "ui/compute_backend.h"
+#include "ui/compute_backend_dialog.h"
 #include "ui/cost_view.h"
 #include "ui/document_view.h"
 #include "ui/documents/documents_dock.h"
@@ -290,7 +292,11 @@ void MainWindow::createStatusBar() {
     statusBar()->addPermanentWidget(w);
     w->hide();
   }
-  statusBar()->addPermanentWidget(new BackendStatusLabel(this));
+  auto* backendLabel = new BackendStatusLabel(this);
+  statusBar()->addPermanentWidget(backendLabel);
+  connect(backendLabel, &BackendStatusLabel::clicked, this, &MainWindow::showComputeBackendDialog);
+  // Fallback notices ("vulkan backend unavailable (...); running on the CPU") are never silent.
+  connect(backendLabel, &BackendStatusLabel::notice, this, [this](const QString& line) { statusBar()->showMessage(line, 15000); });
   statusBar()->addPermanentWidget(rendererLabel_);
   connect(taskCancel_, &QToolButton::clicked, this, [this] { tasks_->cancelAll(); });
   auto refresh = [this] {
@@ -404,6 +410,9 @@ void MainWindow::createMenus() {
   prev->setShortcut(QKeySequence(QStringLiteral("Alt+Left")));
   for (QAction* a : {start, next, prev}) a->setEnabled(gl);
 
+  QMenu* settings = menuBar()->addMenu(QStringLiteral("&Settings"));
+  settings->addAction(QStringLiteral("Compute &Backend…"), this, &MainWindow::showComputeBackendDialog);
+
   QMenu* help = menuBar()->addMenu(QStringLiteral("&Help"));
   help->addAction(QStringLiteral("&About BigBird Studio"), this, &MainWindow::showAbout);
   help->addAction(QStringLiteral("About &Qt"), qApp, &QApplication::aboutQt);
@@ -456,6 +465,26 @@ void MainWindow::setCurrentModel(const QString& dir) {
   }
   statusBar()->showMessage(QStringLiteral("Current model: %1").arg(dir), 5000);
   emit currentModelChanged(dir);
+}
+
+ComputeBackendDialog* MainWindow::showComputeBackendDialog() {
+  if (auto* open = findChild<ComputeBackendDialog*>()) {
+    open->raise();
+    open->activateWindow();
+    return open;
+  }
+  auto* dialog = new ComputeBackendDialog(this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &QDialog::accepted, this, [this, dialog] {
+    ComputeBackend::instance().setSelection(dialog->chosen());
+    if (useSettings_) {
+      QSettings s;
+      ComputeBackend::instance().save(s);
+    }
+    statusBar()->showMessage(QStringLiteral("Compute backend: ") + ComputeBackend::instance().selectionText(), 5000);
+  });
+  dialog->open();
+  return dialog;
 }
 
 void MainWindow::startTour() {
@@ -533,6 +562,7 @@ void MainWindow::restoreSettings(const LabOptions& options) {
     restoreGeometry(s.value(QStringLiteral("window/geometry")).toByteArray());
     restoreState(s.value(QStringLiteral("window/state")).toByteArray(), kLayoutVersion);
     setUiScale(s.value(QStringLiteral("ui/scale"), 1.0).toFloat());
+    ComputeBackend::instance().load(s);
     if (modelDir.isEmpty()) modelDir = s.value(QStringLiteral("lab/modelDir")).toString();
     if (document.isEmpty()) document = s.value(QStringLiteral("lab/document")).toString();
     const QString mode = s.value(QStringLiteral("lab/randomBlocks")).toString();

@@ -30,6 +30,7 @@ class LabSession;
 class TaskManager;
 class FinetuneDashboard;
 class ModelManager;
+class ComputeBackendDialog;
 namespace documents {
 class DocumentsPanel;
 }
@@ -86,6 +87,9 @@ class MainWindow : public QMainWindow {
   void showDock(const char* id);
 
   void startTour();
+  // Settings ▸ Compute Backend… (also a click on the status bar's backend label): applied on OK,
+  // saved with the other settings.
+  ComputeBackendDialog* showComputeBackendDialog();
   void loadModel(const QString& dir);
   void openDocument(const QString& path);
   // The view that File > Export acts on (the last one clicked or focused).

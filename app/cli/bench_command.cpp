@@ -45,7 +45,7 @@ OpenBLAS, printing time and memory ratios. --keep-weights DIR keeps the random m
 it; --profile prints where each forward spends its time. --backend vulkan runs the engine on the GPU
 (--device picks one, see `bigbird devices`) and prints per-kernel GPU times (timestamp queries); the
 sgemm peak and the PyTorch reference stay on the CPU. With --summarize, --backend runs the Pegasus
-encoder on the GPU (the decoder stays on the CPU); --train runs on the CPU.)";
+encoder and decoder on the GPU; --train runs on the CPU.)";
 
 double now_s() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();

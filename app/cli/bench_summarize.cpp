@@ -100,7 +100,6 @@ int run_worker(const std::vector<std::string>& argv) {
   options.insert(backend_option_names().begin(), backend_option_names().end());
   Args args(argv, options, {"profile"});
   const backend::Selection selection = parse_backend_flags(args);
-  backend::cpu_only(selection.kind, "the BigBird-Pegasus decoder");
   set_num_threads(args.get_int("threads", 0));
   const int64_t L = args.get_int("length", 4096), new_tokens = args.get_int("new-tokens", 128);
   if (args.has("profile")) prof::set_enabled(true);
@@ -123,7 +122,7 @@ int run_worker(const std::vector<std::string>& argv) {
   g.max_length = g.min_length = new_tokens + 1;
   g.length_penalty = 0.8;
   g.early_stopping = gen::EarlyStopping::False;
-  gen::PegasusSource source(model, enc);
+  gen::PegasusSource source(model, enc, selection);
   t0 = now_s();
   const gen::GenerationResult r = gen::generate(source, g);
   const double decoder_s = now_s() - t0;
@@ -139,6 +138,7 @@ int run_worker(const std::vector<std::string>& argv) {
                       {"generated_tokens", r.outputs[0].tokens.size()},
                       {"encoder_attention", enc.decision.reason},
                       {"encoder_backend", enc.backend},
+                      {"decoder_backend", source.decoder_backend()},
                       {"load_s", load_s},
                       {"encoder_s", encoder_s},
                       {"decoder_s", decoder_s},
@@ -214,7 +214,8 @@ int run_bench_summarize(const std::vector<std::string>& argv) {
   const nlohmann::json e = last_json_line(run_process(worker), "bench-summarize-worker");
   doc["engine"] = e;
   if (selection.kind != backend::Kind::Cpu && e.contains("encoder_backend"))
-    std::printf("engine encoder ran on %s; the decoder on the CPU\n", std::string(e["encoder_backend"]).c_str());
+    std::printf("engine encoder ran on %s; the decoder on %s\n", std::string(e["encoder_backend"]).c_str(),
+                std::string(e.value("decoder_backend", "?")).c_str());
   std::optional<nlohmann::json> t;
   if (reference == "torch") {
     t = last_json_line(run_process({"/usr/bin/python3", script, "--model", dir, "--length", length, "--new-tokens",

@@ -14,11 +14,13 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "app/cli/args.h"
 #include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
 #include "app/cli/subprocess.h"
+#include "engine/backend/train_backend.h"
 #include "engine/core/error.h"
 #include "engine/core/profiler.h"
 #include "engine/core/thread_pool.h"
@@ -96,7 +98,10 @@ void mask_like_reference(train::TrainBatch& b, int64_t vocab) {
 
 int run_worker(const std::vector<std::string>& argv) {
   const double t_start = now_s();
-  Args args(argv, {"model", "length", "batch", "repeat", "warmup", "threads"}, {"gradient-checkpointing", "profile"});
+  std::set<std::string> options = {"model", "length", "batch", "repeat", "warmup", "threads"};
+  options.insert(backend_option_names().begin(), backend_option_names().end());
+  Args args(argv, options, {"gradient-checkpointing", "profile"});
+  const std::unique_ptr<train::StepRunner> runner = backend::make_train_step_runner(parse_backend_flags(args));
   set_num_threads(args.get_int("threads", 0));
   const int64_t L = args.get_int("length", 1024), B = args.get_int("batch", 1);
   const int repeat = std::max(1, args.get_int("repeat", 3)), warmup = std::max(0, args.get_int("warmup", 1));
@@ -120,24 +125,34 @@ int run_worker(const std::vector<std::string>& argv) {
   train::StepOptions so;
   so.gradient_checkpointing = args.has("gradient-checkpointing");
   std::vector<double> times, cpu_times, losses;
-  train::StepResult r;
+  train::OptimizerStepResult r;
   for (int i = 0; i < warmup + repeat; ++i) {
     if (i == warmup && args.has("profile")) {
       prof::reset();
       prof::set_enabled(true);
     }
     const double a = now_s(), ca = cpu_s();
-    model.zero_grads();
     so.step = uint64_t(i);
-    r = train::forward_backward(model, batch, so);
-    optimizer.step(model.params(), model.grads(), 1e-4, model.unused_parameters());
+    train::OptimizerStep st;  // zero grads, forward + backward, AdamW at lr 1e-4 without clipping
+    st.model = &model;
+    st.optimizer = &optimizer;
+    st.batch = [&](int64_t) {
+      train::TrainBatch b;
+      b.input_ids = batch.input_ids.clone();
+      b.labels = batch.labels.clone();
+      return b;
+    };
+    st.options = so;
+    st.lr = 1e-4;
+    st.max_grad_norm = 0.0;
+    r = runner->run(st);
     const double dt = now_s() - a, dc = cpu_s() - ca;
-    std::fprintf(stderr, "train step %d: %.3f s (cpu %.3f s), loss %.4f\n", i, dt, dc, r.head.loss);
+    std::fprintf(stderr, "train step %d: %.3f s (cpu %.3f s), loss %.4f on %s\n", i, dt, dc, r.loss, r.ran_on.c_str());
     if (i >= warmup) {
       times.push_back(dt);
       cpu_times.push_back(dc);
     }
-    losses.push_back(r.head.loss);
+    losses.push_back(r.loss);
   }
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
@@ -147,6 +162,7 @@ int run_worker(const std::vector<std::string>& argv) {
   j["length"] = L;
   j["batch"] = B;
   j["attention_type"] = attn::to_string(r.decision.type);
+  j["backend"] = r.ran_on;
   j["gradient_checkpointing"] = so.gradient_checkpointing;
   j["seconds"] = times;
   j["median_s"] = median(times);
@@ -195,7 +211,7 @@ int run_bench_train(const std::vector<std::string>& argv_in) {
             {"shape", "length", "batch", "threads", "repeat", "warmup", "reference", "json", "keep-weights", "model",
              "checkpointing", "backend", "device"},
             {"profile"});
-  backend::cpu_only(parse_backend_flags(args).kind, "training (forward + backward)");
+  const backend::Selection selection = parse_backend_flags(args);
   set_num_threads(args.get_int("threads", 0));
   const std::string shape = args.get_or("shape", "base");
   ModelConfig config = bigbird_shape_config(shape);
@@ -257,6 +273,10 @@ int run_bench_train(const std::vector<std::string>& argv_in) {
           self,  "bench-train-worker", "--model", dir,        "--length", len,         "--batch",
           batch, "--repeat",           repeat,    "--warmup", warmup,     "--threads", std::to_string(num_threads())};
       if (checkpointing) worker.push_back("--gradient-checkpointing");
+      if (selection.kind != backend::Kind::Cpu) {
+        worker.insert(worker.end(), {"--backend", backend::to_string(selection.kind)});
+        if (!selection.device.empty()) worker.insert(worker.end(), {"--device", selection.device});
+      }
       if (args.has("profile")) worker.push_back("--profile");
       const nlohmann::json e = last_json_line(run_process(worker), "bench-train-worker " + len);
       const double t = e["median_s"], ct = e["median_cpu_s"], mem = e["peak_rss_mb"];
@@ -279,6 +299,8 @@ int run_bench_train(const std::vector<std::string>& argv_in) {
       }
       std::printf("%-7s %-13s %9.2f %9.2f %9.0f %9.0f | %s\n", len.c_str(), checkpointing ? "on" : "off", t, ct, mem,
                   double(e["saved_activation_mb"]), torch_cols.c_str());
+      if (selection.kind != backend::Kind::Cpu)
+        std::printf("        ran on %s\n", std::string(e.value("backend", "cpu")).c_str());
       if (e.contains("profile_s")) {
         std::printf("%s\n", format_profile("        profile (per step):", e["profile_s"]).c_str());
       }

@@ -15,6 +15,7 @@
 #include "app/cli/args.h"
 #include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
+#include "engine/backend/train_backend.h"
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
 #include "engine/jobs/training_job.h"
@@ -85,6 +86,11 @@ std::string clock_text(double s) {
 void print_event(const train::TrainingEvent& e, bool tty, bool quiet) {
   using K = train::TrainingEvent::Kind;
   if (e.kind == K::Step) {
+    static bool said = false;  // once; a fallback has its own notice
+    if (!said && e.message.rfind("vulkan", 0) == 0) {
+      said = true;
+      std::fprintf(stderr, "training steps run on %s\n", e.message.c_str());
+    }
     if (quiet) return;
     const int width = 24;
     const int fill = e.total_steps > 0 ? int(double(width) * double(e.step) / double(e.total_steps)) : 0;
@@ -160,7 +166,7 @@ int run_finetune(const std::vector<std::string>& argv) {
              "backend",
              "device"},
             {"gradient-checkpointing", "whole-word", "resume", "quiet", "eval-only"});
-  backend::cpu_only(parse_backend_flags(args).kind, "training (forward + backward)");
+  const backend::Selection selection = parse_backend_flags(args);
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
   train::TrainerConfig c;
   c.task = train::parse_task(args.require("task"));
@@ -216,6 +222,12 @@ int run_finetune(const std::vector<std::string>& argv) {
   c.seed = uint64_t(args.get_int("seed", 42));
   c.resume = args.has("resume");
   c.stop_after_step = args.get_int("stop-after", 0);
+  if (c.task == train::Task::Summarization)
+    backend::cpu_only(selection.kind, "BigBird-Pegasus training (forward + backward)");
+  else if (c.eval_only)
+    backend::cpu_only(selection.kind, "evaluation-only fine-tuning runs");
+  else if (selection.kind != backend::Kind::Cpu)  // training steps on the GPU; evaluation on the CPU
+    c.make_step_runner = [selection] { return backend::make_train_step_runner(selection); };
   const bool quiet = args.has("quiet");
   const bool tty = isatty(STDERR_FILENO) != 0;
 

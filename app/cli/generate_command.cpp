@@ -47,7 +47,6 @@ int run_generate(const std::vector<std::string>& argv) {
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
   const std::string out_path = args.require("out");
   const std::string inputs_path = args.require("inputs");
-  backend::cpu_only(selection.kind, "the BigBird-Pegasus decoder");
   PegasusModel model = PegasusModel::load(args.require("model"));
 
   gen::GenerationConfig g = gen::generation_config_for(model.config());
@@ -64,7 +63,7 @@ int run_generate(const std::vector<std::string>& argv) {
   eopt.device = selection.device;
   const PegasusEncoding enc = model.encode(ids, mask, eopt);
   model.release_encoder_weights();
-  gen::PegasusSource source(model, enc);
+  gen::PegasusSource source(model, enc, selection);
   const gen::GenerationResult r = gen::generate(source, g);
 
   nlohmann::json j;
@@ -81,6 +80,7 @@ int run_generate(const std::vector<std::string>& argv) {
   j["num_steps"] = r.steps;
   j["encoder_attention"] = enc.decision.reason;
   j["encoder_backend"] = enc.backend;
+  j["decoder_backend"] = source.decoder_backend();
   j["generation_config"] = {{"num_beams", g.num_beams},
                             {"max_length", g.max_length},
                             {"min_length", g.min_length},

@@ -8,6 +8,7 @@
 #include "app/cli/args.h"
 #include "app/cli/backend_flags.h"
 #include "app/cli/command.h"
+#include "engine/backend/train_backend.h"
 #include "engine/core/error.h"
 #include "engine/core/thread_pool.h"
 #include "engine/io/safetensors.h"
@@ -104,7 +105,7 @@ int run_grad(const std::vector<std::string>& argv) {
                                    "attention-type", "random-blocks", "init-seed", "threads"};
   options.insert(backend_option_names().begin(), backend_option_names().end());
   Args args(argv, options, {"gradient-checkpointing"});
-  backend::cpu_only(parse_backend_flags(args).kind, "training (forward + backward)");
+  const backend::Selection selection = parse_backend_flags(args);
   if (args.has("threads")) set_num_threads(args.get_int("threads", 0));
   const std::string model_dir = args.require("model"), out_path = args.require("out");
   io::SafetensorsFile in = io::SafetensorsFile::open(args.require("inputs"));
@@ -114,6 +115,7 @@ int run_grad(const std::vector<std::string>& argv) {
   const bool pegasus = config.family == ModelFamily::BigBirdPegasus;
   if (args.get_or("head", pegasus ? "seq2seq" : "") == "seq2seq") {
     if (!pegasus) throw Error("--head seq2seq needs a BigBird-Pegasus model; " + model_dir + " is " + config.model_type);
+    backend::cpu_only(selection.kind, "BigBird-Pegasus training (forward + backward)");
     return run_seq2seq_grad(model_dir, in, out_path, args);
   }
   if (pegasus) throw Error(model_dir + ": BigBird-Pegasus has only the seq2seq head");
@@ -141,7 +143,9 @@ int run_grad(const std::vector<std::string>& argv) {
   opt.hidden_dropout = opt.attention_dropout = opt.head_dropout = 0.0f;
   opt.gradient_checkpointing = args.has("gradient-checkpointing");
   model.zero_grads();
-  const train::StepResult r = train::forward_backward(model, batch, opt);
+  std::string used;
+  const train::StepResult r = backend::forward_backward(selection, model, batch, opt, &used);
+  if (selection.kind != backend::Kind::Cpu) std::fprintf(stderr, "bigbird grad: ran on %s\n", used.c_str());
   if (r.head.count == 0) throw Error(in.path() + ": no target to compute a loss on (every label is ignored)");
 
   io::SafetensorsWriter w;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "app/cli/command.h"
+#include "engine/backend/vulkan/vk_release.h"
 #include "engine/core/error.h"
 
 namespace bb::cli {
@@ -34,6 +35,7 @@ static void print_help() {
 }
 
 int main(int argc, char** argv) {
+  const bb::vk::DeviceReleaseGuard release_devices_on_return;
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h" ||
       std::string(argv[1]) == "help") {
     print_help();
@@ -41,7 +43,8 @@ int main(int argc, char** argv) {
   }
   std::string name = argv[1];
   if (name == "--version" || name == "version") {
-    std::printf("bigbird %s\n", BIGBIRD_VERSION);
+    const std::string arch = BIGBIRD_ARCH_LEVEL;
+    std::printf("bigbird %s (engine kernels: %s)\n", BIGBIRD_VERSION, arch.empty() ? "compiler default" : arch.c_str());
     return 0;
   }
   for (const auto& c : bb::cli::commands()) {

@@ -157,7 +157,6 @@ int run_summarize(const std::vector<std::string>& argv) {
   const std::string text = args.has("text") ? args.require("text") : read_document(args.require("file"));
   gen::check_document(text, label);
 
-  backend::cpu_only(selection.kind, "the BigBird-Pegasus decoder");
   opt.backend = selection.kind;
   opt.device = selection.device;
   const double t_load = now_s();
@@ -202,6 +201,7 @@ int run_summarize(const std::vector<std::string>& argv) {
                            {"chars", {ch.char_span.first, ch.char_span.second}},
                            {"encoder_attention", ch.decision.reason},
                            {"encoder_backend", ch.encoder_backend},
+                           {"decoder_backend", ch.decoder_backend},
                            {"decoder_steps", ch.decoder_steps},
                            {"encode_s", ch.encode_s},
                            {"decode_s", ch.decode_s}};

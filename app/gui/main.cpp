@@ -13,6 +13,7 @@
 #include <cstdio>
 
 #include "engine/attention/plan.h"
+#include "engine/backend/vulkan/vk_release.h"
 #include "engine/core/error.h"
 #include "engine/io/atomic_file.h"
 #include "app/gui/self_test.h"
@@ -140,6 +141,7 @@ int renderMain(const QCommandLineParser& p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bb::vk::DeviceReleaseGuard release_devices_on_return;  // after the window and its jobs are gone
   QElapsedTimer sinceStart;
   sinceStart.start();
   QSurfaceFormat::setDefaultFormat(bb::ui::ImGuiWidget::surfaceFormat());  // before QApplication

@@ -1,5 +1,7 @@
 #include "engine/generate/pegasus_source.h"
 
+#include "engine/backend/pegasus_decoder_backend.h"
+
 namespace bb::gen {
 
 namespace {
@@ -30,8 +32,8 @@ class PegasusSession : public DecoderSession {
 
 }  // namespace
 
-PegasusSource::PegasusSource(const PegasusModel& model, const PegasusEncoding& encoding)
-    : model_(model), encoding_(encoding) {}
+PegasusSource::PegasusSource(const PegasusModel& model, const PegasusEncoding& encoding, backend::Selection decoder)
+    : model_(model), encoding_(encoding), selection_(std::move(decoder)) {}
 
 int64_t PegasusSource::batch() const { return encoding_.hidden.dim(0); }
 int64_t PegasusSource::vocab_size() const { return model_.config().vocab_size; }
@@ -41,6 +43,17 @@ std::unique_ptr<DecoderSession> PegasusSource::start(int rows_per_item, int64_t 
   std::vector<int32_t> rows;
   for (int64_t b = 0; b < batch(); ++b)
     for (int j = 0; j < rows_per_item; ++j) rows.push_back(int32_t(b));
+  // An encoder that already fell back said why (one notice); its decoder follows it to the CPU.
+  const bool encoder_fell_back = encoding_.backend.rfind("cpu (fallback: ", 0) == 0;
+  if (selection_.kind != backend::Kind::Cpu && encoder_fell_back) {
+    decoder_backend_ = encoding_.backend;
+    return std::make_unique<PegasusSession>(model_, model_.start_decoder(encoding_, std::move(rows), max_len), capture);
+  }
+  if (selection_.kind != backend::Kind::Cpu && !capture)
+    return model_.decoder_backend().start(selection_, model_.weights(), model_.config(), encoding_.hidden,
+                                          encoding_.mask, std::move(rows), max_len, &decoder_backend_);
+  if (capture) backend::cpu_only(selection_.kind, "cross-attention capture of the BigBird-Pegasus decoder");
+  decoder_backend_ = "cpu";
   return std::make_unique<PegasusSession>(model_, model_.start_decoder(encoding_, std::move(rows), max_len), capture);
 }
 

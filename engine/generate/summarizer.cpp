@@ -186,7 +186,7 @@ SummaryResult summarize(const PegasusModel& model, const tok::Tokenizer& tokeniz
     ch.encoder_backend = enc.backend;
     model.release_encoder_weights();  // decoding never reads them: lower peak memory
 
-    PegasusSource source(model, enc);
+    PegasusSource source(model, enc, {opt.backend, opt.device});
     GenerationControl control;
     control.cancel = cancel;
     p.stage = SummaryProgress::Stage::Decoding;
@@ -202,6 +202,7 @@ SummaryResult summarize(const PegasusModel& model, const tok::Tokenizer& tokeniz
     };
     GenerationResult g = generate(source, opt.generation, control);
     ch.decode_s = now_s() - d0;
+    ch.decoder_backend = source.decoder_backend();
     GeneratedOutput& out = g.outputs.front();
     ch.summary_ids = out.tokens;
     ch.ends_with_eos = out.ends_with_eos;

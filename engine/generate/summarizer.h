@@ -31,7 +31,7 @@ struct SummarizeOptions {
   InputConvention convention = InputConvention::HF;
   attn::RandomBlocks random_blocks = attn::RandomBlocks::HFEval;  // what HF generate() uses today
   int64_t max_input_tokens = 0;  // 0 = the model's max_position_embeddings
-  backend::Kind backend = backend::Kind::Cpu;  // where the encoder runs (decoding is on the CPU)
+  backend::Kind backend = backend::Kind::Cpu;  // where the encoder and the decoder run (captures: CPU)
   std::string device;                          // Vulkan device: "" best, an index or a name substring
 };
 
@@ -57,6 +57,7 @@ struct ChunkSummary {
   double encode_s = 0, decode_s = 0;
   attn::AttentionDecision decision;
   std::string encoder_backend;  // what encoded this chunk: "cpu", "vulkan (<device>)", "cpu (fallback: ...)"
+  std::string decoder_backend;  // what decoded it (the same forms; a fallback during decoding shows here)
   // Per entry of summary_ids: attention over input_ids (mean over heads and decoder layers); empty
   // unless generation.capture_cross_attention.
   std::vector<std::vector<float>> cross_attention;

@@ -41,6 +41,7 @@ FillMaskResult fill_mask(const BigBirdModel& model, const tok::Tokenizer& tokeni
   FillMaskResult res;
   res.num_tokens = L;
   res.decision = out.decision;
+  res.backend = out.backend;
   const int k = int(std::min<int64_t>(top_k, V));
   for (size_t m = 0; m < positions.size(); ++m) {
     const float* logits = out.logits.data() + int64_t(m) * V;

@@ -27,6 +27,7 @@ struct FillMaskResult {
   std::vector<MaskPrediction> masks;
   int64_t num_tokens = 0;
   attn::AttentionDecision decision;
+  std::string backend;  // what ran (EncoderOutputs::backend)
 };
 
 // Throws bb::Error when the text has no mask token or is longer than the model accepts.

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "engine/backend/pegasus_decoder_backend.h"
 #include "engine/backend/pegasus_encoder_backend.h"
 #include "engine/core/error.h"
 #include "engine/io/checkpoint_loader.h"
@@ -44,7 +45,8 @@ Tensor mask_floats(const I64Tensor& mask, const I64Tensor& ids, const std::strin
 PegasusModel::PegasusModel(ModelConfig config, ParameterStore params)
     : config_(std::move(config)),
       params_(std::move(params)),
-      encoder_backend_(std::make_shared<backend::PegasusEncoderBackend>()) {
+      encoder_backend_(std::make_shared<backend::PegasusEncoderBackend>()),
+      decoder_backend_(std::make_shared<backend::PegasusDecoderBackend>()) {
   if (config_.family != ModelFamily::BigBirdPegasus)
     throw Error("this is a " + config_.model_type + " checkpoint, not BigBird-Pegasus");
   weights_ = bind_pegasus(params_, config_);

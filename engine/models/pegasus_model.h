@@ -18,6 +18,7 @@ namespace bb {
 
 namespace backend {
 class PegasusEncoderBackend;
+class PegasusDecoderBackend;
 }
 
 struct Seq2SeqInputs {
@@ -50,6 +51,10 @@ class PegasusModel {
   Tensor decode(PegasusCache& cache, const int64_t* ids, int64_t count, const float* token_mask, bool all_positions,
                 CrossAttentionCapture* capture = nullptr) const;
 
+  // Opens decoding sessions on a backend (engine/backend/pegasus_decoder_backend.h: CPU or Vulkan
+  // with fallback); holds the device-side decoder weights, shared by copies of this model.
+  backend::PegasusDecoderBackend& decoder_backend() const { return *decoder_backend_; }
+
   // Drops the encoder-only weights (encoder layers, positions, final LayerNorm) from this process's
   // resident memory where they are memory-mapped from the checkpoint: decoding never reads them, and
   // the next encode() faults them back in from the OS page cache. Lowers peak memory while decoding;
@@ -64,6 +69,7 @@ class PegasusModel {
   ParameterStore params_;
   PegasusWeights weights_;
   std::shared_ptr<backend::PegasusEncoderBackend> encoder_backend_;  // device-side encoder weights, shared by copies
+  std::shared_ptr<backend::PegasusDecoderBackend> decoder_backend_;  // device-side decoder weights, shared by copies
 };
 
 // HF shift_tokens_right: [start, ids[0..n-2]] per row, with -100 replaced by pad.

@@ -19,7 +19,7 @@ namespace bb::train {
 
 namespace {
 
-constexpr uint64_t kHeadLayer = 1000;  // dropout stream "layer" of the heads
+constexpr uint64_t kHeadLayer = kHeadDropoutLayer;
 
 // rows[i] of hidden [*, H] -> out [n, H]
 Tensor gather_rows(const Tensor& hidden, const std::vector<int64_t>& rows, int64_t H) {

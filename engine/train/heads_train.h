@@ -17,6 +17,9 @@
 
 namespace bb::train {
 
+// Dropout stream "layer" of the heads: masks dropout_key(stream, kHeadDropoutLayer, 0 | 1).
+inline constexpr uint64_t kHeadDropoutLayer = 1000;
+
 struct HeadTargets {
   const int64_t* mlm_labels = nullptr;       // [batch, len], -100 = ignored
   const int64_t* class_labels = nullptr;     // [batch]

@@ -17,6 +17,8 @@ void check_shape(const I64Tensor& t, const Shape& want, const std::string& name)
     throw Error(name + " has shape " + shape_to_string(t.shape()) + ", expected " + shape_to_string(want));
 }
 
+}  // namespace
+
 DropoutSettings dropout_settings(const TrainableBigBird& m, const StepOptions& o) {
   const ModelConfig& c = m.config();
   DropoutSettings d;
@@ -34,8 +36,6 @@ DropoutSettings dropout_settings(const TrainableBigBird& m, const StepOptions& o
   d.stream = dropout_key(o.dropout_seed, o.step, o.micro_batch);
   return d;
 }
-
-}  // namespace
 
 PaddedBatch prepare_batch(const TrainableBigBird& m, const TrainBatch& in, const StepOptions& o) {
   const ModelConfig& c = m.config();

@@ -45,6 +45,10 @@ struct StepResult {
   Tensor last_hidden_state;  // [batch, len, H], only when asked (parity tests)
 };
 
+// The dropout probabilities and stream key of one micro-batch (all zero when !o.train); throws
+// bb::Error for a probability outside [0, 1). The Vulkan trainer draws the same masks from it.
+DropoutSettings dropout_settings(const TrainableBigBird& m, const StepOptions& o);
+
 // Validates the batch against the model (ids, mask, types, label shapes) and pads it.
 PaddedBatch prepare_batch(const TrainableBigBird& m, const TrainBatch& b, const StepOptions& o);
 

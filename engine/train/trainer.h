@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,8 @@
 #include "engine/train/optimizer.h"
 
 namespace bb::train {
+
+class StepRunner;
 
 struct TrainerConfig {
   Task task = Task::Classification;
@@ -63,6 +66,9 @@ struct TrainerConfig {
   int keep_checkpoints = 2;         // 0: keep all
   bool export_model = true;         // <out>/model at the end (HF layout)
   int64_t stop_after_step = 0;      // tests: stop (as if killed) after this step; 0: never
+  // Where each optimizer step runs (engine/train/step_runner.h); empty: the CPU. The CLI installs
+  // backend::make_train_step_runner for --backend vulkan|auto.
+  std::function<std::unique_ptr<StepRunner>()> make_step_runner;
 };
 
 struct TrainingEvent {
@@ -74,7 +80,7 @@ struct TrainingEvent {
   double tokens_per_s = 0.0, elapsed_s = 0.0, eta_s = 0.0;
   int64_t rss_bytes = 0;                  // peak resident memory of the process so far
   std::map<std::string, double> metrics;  // Eval: eval_loss, eval_accuracy, ...
-  std::string message;                    // Started / Checkpoint / Finished / Failed: details
+  std::string message;                    // Started / Checkpoint / Finished / Failed: details; Step: where it ran
 };
 std::string to_string(TrainingEvent::Kind k);
 

@@ -98,11 +98,11 @@ class TstFinetuneDashboard : public QObject {
     QCOMPARE(qa.max_grad_norm, 1.0);
     QCOMPARE(int(qa.optimizer.kind), int(bb::train::OptimizerKind::AdamW));
     auto* backends = qobject_cast<QStandardItemModel*>(d.backendBox()->model());
-    QVERIFY(backends->item(0)->isEnabled());  // CPU
-    for (int i = 1; i < 3; ++i) {
-      QVERIFY(!backends->item(i)->isEnabled());
-      QVERIFY(!backends->item(i)->toolTip().isEmpty());
-    }
+    QVERIFY(backends->item(0)->isEnabled());  // this computer, on the compute backend setting
+    QVERIFY(backends->item(0)->toolTip().contains(QStringLiteral("Compute Backend")));
+    QVERIFY(backends->item(1)->isEnabled());  // this computer, CPU only
+    QVERIFY(!backends->item(2)->isEnabled());  // "Remote" until a runner is saved
+    QVERIFY(!backends->item(2)->toolTip().isEmpty());
   }
 
   void summarizationDataIsPreviewedAndNeedsPegasus() {

@@ -69,6 +69,7 @@ bb::gen::SummaryResult resultFromReport(const std::string& path) {
     ch.encode_s = jc.value("encode_s", 0.0);
     ch.decode_s = jc.value("decode_s", 0.0);
     ch.encoder_backend = jc.value("encoder_backend", "");
+    ch.decoder_backend = jc.value("decoder_backend", "");
     r.chunks.push_back(std::move(ch));
   }
   return r;

@@ -21,6 +21,7 @@
 #include "engine/core/error.h"
 #include "engine/generate/generation_config.h"
 #include "engine/models/config.h"
+#include "ui/compute_backend.h"
 #include "ui/documents/documents_panel.h"
 #include "ui/task_manager.h"
 
@@ -160,8 +161,13 @@ void DocumentsPanel::summarize() {
   opt.generation.num_beams = s.beams;
   opt.generation.max_length = s.maxLength;
   opt.generation.min_length = s.minLength;
-  opt.generation.capture_cross_attention = true;  // per token, one row over the input: cheap next to decoding
   opt.long_document = s.longDocument;
+  const bb::backend::Selection backend = ComputeBackend::instance().selection();
+  opt.backend = backend.kind;
+  opt.device = backend.device;
+  // Per token, one row over the input: cheap next to decoding, but the capture has no GPU path yet,
+  // so with a GPU backend the summary decodes there and comes without source passages.
+  opt.generation.capture_cross_attention = backend.kind == bb::backend::Kind::Cpu;
   try {
     bb::gen::validate(opt.generation, c.vocab_size);
   } catch (const bb::Error& e) {
@@ -208,6 +214,9 @@ void DocumentsPanel::summarize() {
               ctx.setProgress(fractionDone(p), progressLine(p));
             },
             &stream->stop);
+        std::vector<std::string> used;
+        for (const bb::gen::ChunkSummary& ch : result.chunks) used.insert(used.end(), {ch.encoder_backend, ch.decoder_backend});
+        if (!used.empty()) ComputeBackend::instance().reportUsed(combineUsed(used));
         ctx.checkCancelled();
         auto record = std::make_shared<SummaryRecord>();
         record->document = doc;
@@ -227,11 +236,17 @@ void DocumentsPanel::summarize() {
 void DocumentsPanel::addFinishedSummary(std::shared_ptr<const SummaryRecord> done) {
   history_.push_back(done);
   historyList_->addItem(done->title());
-  summaryStatus_ = QStringLiteral("Done: %1 tokens in %2 s (encoder %3 s, decoder %4 s).")
+  summaryStatus_ = QStringLiteral("Done: %1 tokens in %2 s (encoder %3 s, decoder %4 s).%5")
                        .arg(done->result.generated_tokens)
                        .arg(done->seconds, 0, 'f', 2)
                        .arg(done->result.encode_s, 0, 'f', 2)
-                       .arg(done->result.decode_s, 0, 'f', 2);
+                       .arg(done->result.decode_s, 0, 'f', 2)
+                       .arg(summaryBackends(done->result).isEmpty() ? QString()
+                                                                    : QStringLiteral(" ") + summaryBackends(done->result) + QStringLiteral("."));
+  bool passages = false;
+  for (const bb::gen::ChunkSummary& ch : done->result.chunks) passages = passages || !ch.cross_attention.empty();
+  if (!passages && !remoteSummary_)
+    summaryStatus_ += QStringLiteral(" Source passages are recorded with the CPU backend only (Settings ▸ Compute Backend).");
   summaryStatusLabel_->setText(summaryStatus_);
   const QSignalBlocker block(historyList_);
   historyList_->setCurrentRow(historyList_->count() - 1);

@@ -43,7 +43,7 @@ std::vector<float> softmax(const float* x, int64_t n) {
 }  // namespace
 
 MaskedWord predictMaskedWord(const bb::BigBirdModel& model, const bb::tok::Tokenizer& tokenizer, const std::string& text,
-                             int64_t begin, int64_t end, int topK) {
+                             int64_t begin, int64_t end, int topK, const bb::backend::Selection& backend) {
   if (!model.has_head(bb::Head::MaskedLM)) throw Error("this checkpoint has no masked-LM head: fill-mask needs one");
   const int32_t maskId = tokenizer.special_ids().mask;
   if (maskId < 0) throw Error("this tokenizer has no mask token");
@@ -63,16 +63,21 @@ MaskedWord predictMaskedWord(const bb::BigBirdModel& model, const bb::tok::Token
     const int64_t a = std::max<int64_t>(0, begin - radius), b = std::min<int64_t>(n, end + radius);
     const std::string masked = to_utf8(cps.substr(size_t(a), size_t(begin - a))) + mask + to_utf8(cps.substr(size_t(end), size_t(b - end)));
     if (int64_t(tokenizer.encode(masked).ids.size()) > limit && radius > 0) continue;
-    const bb::FillMaskResult r = bb::fill_mask(model, tokenizer, masked, topK);
+    bb::EncoderOptions opt;
+    opt.backend = backend.kind;
+    opt.device = backend.device;
+    const bb::FillMaskResult r = bb::fill_mask(model, tokenizer, masked, topK, opt);
     if (r.masks.empty()) throw Error("the model did not see the mask (the word may be inside a special token)");
     out.candidates = r.masks.front().candidates;
     out.contextBegin = a;
     out.contextEnd = b;
+    out.backend = r.backend;
     return out;
   }
 }
 
-Classification classifyDocument(const bb::BigBirdModel& model, const bb::tok::Tokenizer& tokenizer, const std::string& text) {
+Classification classifyDocument(const bb::BigBirdModel& model, const bb::tok::Tokenizer& tokenizer, const std::string& text,
+                                const bb::backend::Selection& backend) {
   if (!model.has_head(bb::Head::SequenceClassification))
     throw Error("this checkpoint has no sequence-classification head (BigBirdForSequenceClassification)");
   bb::tok::Encoding e = tokenizer.encode(text);
@@ -83,7 +88,10 @@ Classification classifyDocument(const bb::BigBirdModel& model, const bb::tok::To
   bb::EncoderOptions opt;
   opt.head = bb::Head::SequenceClassification;
   opt.random_blocks = bb::attn::RandomBlocks::HFEval;  // inference, as HF's model.eval()
+  opt.backend = backend.kind;
+  opt.device = backend.device;
   const bb::EncoderOutputs r = model.forward(inputsOf(e), opt);
+  out.backend = r.backend;
   const int64_t classes = r.logits.dim(1);
   const std::vector<float> p = softmax(r.logits.data(), classes);
   const auto& names = model.config().id2label;
@@ -96,7 +104,7 @@ Classification classifyDocument(const bb::BigBirdModel& model, const bb::tok::To
 }
 
 Answer answerQuestion(const bb::BigBirdModel& model, const bb::tok::Tokenizer& tokenizer, const std::string& question,
-                      const std::string& document, int maxAnswerTokens) {
+                      const std::string& document, int maxAnswerTokens, const bb::backend::Selection& backend) {
   if (!model.has_head(bb::Head::QuestionAnswering))
     throw Error("this checkpoint has no question-answering head (BigBirdForQuestionAnswering)");
   bool blank = true;
@@ -110,7 +118,10 @@ Answer answerQuestion(const bb::BigBirdModel& model, const bb::tok::Tokenizer& t
   bb::EncoderOptions opt;
   opt.head = bb::Head::QuestionAnswering;
   opt.random_blocks = bb::attn::RandomBlocks::HFEval;
+  opt.backend = backend.kind;
+  opt.device = backend.device;
   const bb::EncoderOutputs r = model.forward(inputsOf(e), opt);
+  out.backend = r.backend;
   const int64_t len = r.start_logits.dim(1);
   const float* start = r.start_logits.data();
   const float* end = r.end_logits.data();

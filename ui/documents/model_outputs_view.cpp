@@ -10,6 +10,7 @@
 #include <QVBoxLayout>
 
 #include "engine/core/error.h"
+#include "ui/compute_backend.h"
 #include "ui/task_manager.h"
 
 namespace bb::ui::documents {
@@ -125,8 +126,10 @@ void ModelOutputsView::maskWord(int64_t begin, int64_t end) {
   auto model = model_;
   auto tokenizer = tokenizer_;
   auto doc = document_;
-  run(QStringLiteral("Fill-mask"), [this, model, tokenizer, doc, begin, end] {
-    auto r = std::make_shared<const MaskedWord>(predictMaskedWord(*model, *tokenizer, doc->text, begin, end));
+  const bb::backend::Selection backend = ComputeBackend::instance().selection();
+  run(QStringLiteral("Fill-mask"), [this, model, tokenizer, doc, begin, end, backend] {
+    auto r = std::make_shared<const MaskedWord>(predictMaskedWord(*model, *tokenizer, doc->text, begin, end, 5, backend));
+    ComputeBackend::instance().reportUsed(r->backend);
     return std::function<void()>([this, r, doc] {
       if (doc != document_) return;
       mask_ = r;
@@ -139,8 +142,10 @@ void ModelOutputsView::classify() {
   auto model = model_;
   auto tokenizer = tokenizer_;
   auto doc = document_;
-  run(QStringLiteral("Classifying the document"), [this, model, tokenizer, doc] {
-    auto r = std::make_shared<const Classification>(classifyDocument(*model, *tokenizer, doc->text));
+  const bb::backend::Selection backend = ComputeBackend::instance().selection();
+  run(QStringLiteral("Classifying the document"), [this, model, tokenizer, doc, backend] {
+    auto r = std::make_shared<const Classification>(classifyDocument(*model, *tokenizer, doc->text, backend));
+    ComputeBackend::instance().reportUsed(r->backend);
     return std::function<void()>([this, r, doc] {
       if (doc == document_) classification_ = r;
     });
@@ -152,8 +157,10 @@ void ModelOutputsView::ask(const QString& question) {
   auto tokenizer = tokenizer_;
   auto doc = document_;
   const std::string q = question.toStdString();
-  run(QStringLiteral("Answering"), [this, model, tokenizer, doc, q] {
-    auto r = std::make_shared<const Answer>(answerQuestion(*model, *tokenizer, q, doc->text));
+  const bb::backend::Selection backend = ComputeBackend::instance().selection();
+  run(QStringLiteral("Answering"), [this, model, tokenizer, doc, q, backend] {
+    auto r = std::make_shared<const Answer>(answerQuestion(*model, *tokenizer, q, doc->text, 30, backend));
+    ComputeBackend::instance().reportUsed(r->backend);
     return std::function<void()>([this, r, doc] {
       if (doc != document_) return;
       answer_ = r;

@@ -1,15 +1,28 @@
 #include "ui/documents/summary_record.h"
 
 #include <QFileInfo>
+#include <QStringList>
 #include <cstdio>
 
 #include "engine/io/atomic_file.h"
+#include "ui/compute_backend.h"
 
 namespace bb::ui::documents {
 
 QString SummaryRecord::title() const {
   return (document ? document->label : QStringLiteral("document")) + QStringLiteral(" · ") +
          finishedAt.toString(QStringLiteral("HH:mm:ss"));
+}
+
+QString summaryBackends(const bb::gen::SummaryResult& r) {
+  QStringList parts;
+  for (const bb::gen::ChunkSummary& ch : r.chunks) {
+    if (ch.encoder_backend.empty() && ch.decoder_backend.empty()) continue;
+    auto name = [](const std::string& used) { return used.empty() ? QStringLiteral("?") : describeUsed(used); };
+    const QString part = QStringLiteral("Encoder: %1; decoder: %2").arg(name(ch.encoder_backend), name(ch.decoder_backend));
+    if (!parts.contains(part)) parts << part;
+  }
+  return parts.join(QStringLiteral(" | "));
 }
 
 std::string summaryMarkdown(const SummaryRecord& r) {
@@ -22,6 +35,8 @@ std::string summaryMarkdown(const SummaryRecord& r) {
                 r.seconds);
   md += "*Model: " + QFileInfo(r.modelDir).fileName().toStdString() + " (BigBird-Pegasus) · " +
         r.finishedAt.toString(Qt::ISODate).toStdString() + "*\n\n" + stats;
+  const QString backends = summaryBackends(r.result);
+  if (!backends.isEmpty()) md += "\n*" + backends.toStdString() + "*\n";
   return md;
 }
 

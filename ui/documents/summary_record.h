@@ -24,6 +24,10 @@ struct SummaryRecord {
   QString title() const;  // "report.pdf · 14:03:12"
 };
 
+// Where the summary ran, per distinct encoder/decoder pair of its chunks: "Encoder: Vulkan · llvmpipe;
+// decoder: CPU" (ui/compute_backend.h describeUsed forms); "" when the result does not say.
+QString summaryBackends(const bb::gen::SummaryResult& r);
+
 // "# Summary of report.pdf\n\n<summary>\n\n---\n*model … · beams … · n tokens in s*\n"
 std::string summaryMarkdown(const SummaryRecord& r);
 std::string summaryPlainText(const SummaryRecord& r);

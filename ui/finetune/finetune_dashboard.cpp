@@ -27,9 +27,11 @@
 #include <cmath>
 #include <filesystem>
 
+#include "engine/backend/train_backend.h"
 #include "engine/core/error.h"
 #include "engine/core/xdg_dirs.h"
 #include "engine/models/config.h"
+#include "ui/compute_backend.h"
 #include "ui/finetune/finetune_recipe.h"
 #include "ui/finetune/run_outputs.h"
 #include "ui/finetune/training_estimate.h"
@@ -43,15 +45,6 @@ namespace bb::ui {
 namespace {
 
 QString qs(const std::string& s) { return QString::fromStdString(s); }
-
-// A combo box entry the user can see but not pick, with the reason as its tooltip.
-void addDisabledItem(QComboBox* box, const QString& text, const QString& data, const QString& why) {
-  box->addItem(text, data);
-  auto* model = qobject_cast<QStandardItemModel*>(box->model());
-  QStandardItem* item = model->item(box->count() - 1);
-  item->setEnabled(false);
-  item->setToolTip(why);
-}
 
 QHBoxLayout* pathRow(QLineEdit* edit, QPushButton* browse) {
   auto* row = new QHBoxLayout;
@@ -207,9 +200,18 @@ QWidget* FinetuneDashboard::buildForm() {
   h->addRow(QStringLiteral("Checkpoint every"), saveEvery_);
   h->addRow(QStringLiteral("Seed"), seed_);
   backend_ = new QComboBox;
-  backend_->addItem(QStringLiteral("CPU"), QStringLiteral("cpu"));
-  addDisabledItem(backend_, QStringLiteral("Vulkan"), QStringLiteral("vulkan"),
-                  QStringLiteral("The Vulkan backend runs inference only; training runs on the CPU"));
+  // Local runs: the app's compute backend (Settings ▸ Compute Backend…), or the CPU whatever it is.
+  backend_->addItem(QStringLiteral("This computer"), QStringLiteral("local"));
+  backend_->addItem(QStringLiteral("This computer, CPU only"), QStringLiteral("cpu"));
+  backend_->setItemData(1, QStringLiteral("Train on the CPU whatever the compute backend setting says"), Qt::ToolTipRole);
+  auto localTip = [this] {
+    backend_->setItemData(0, QStringLiteral("Training steps run on the compute backend chosen in Settings ▸ Compute Backend "
+                                            "(now: %1); evaluation runs on the CPU")
+                                 .arg(ComputeBackend::instance().selectionText()),
+                          Qt::ToolTipRole);
+  };
+  localTip();
+  connect(&ComputeBackend::instance(), &ComputeBackend::selectionChanged, this, localTip);
   setRunners({});
   h->addRow(QStringLiteral("Backend"), backend_);
   auto* recipe = new QPushButton(QStringLiteral("Recipe defaults"));
@@ -498,10 +500,10 @@ bool FinetuneDashboard::launch(bool resume) {
     c = *lastRun_;
     c.resume = true;
   }
-  const int backend = backend_->currentIndex() - 2;  // CPU, Vulkan, then the runners
+  const int backend = backend_->currentIndex() - 2;  // this computer, CPU only, then the runners
   if (backend >= 0 && backend < int(runners_.size())) {
     if (resume) {
-      showError(QStringLiteral("Resuming from a checkpoint runs here only; choose the CPU backend."));
+      showError(QStringLiteral("Resuming from a checkpoint runs on this computer only; choose \"This computer\"."));
       return false;
     }
     return launchRemote(c, runners_[size_t(backend)]);
@@ -514,6 +516,16 @@ bool FinetuneDashboard::launch(bool resume) {
   if (!resume) series_->clear();
   log_->appendPlainText(QStringLiteral("%1 %2 → %3").arg(resume ? QStringLiteral("Resuming") : QStringLiteral("Starting"),
                                                          train_->text(), out_->text()));
+  const backend::Selection sel = backend_->currentData().toString() == QStringLiteral("local")
+                                     ? ComputeBackend::instance().selection()
+                                     : backend::Selection{};
+  if (c.task == train::Task::Summarization)
+    backend::cpu_only(sel.kind, "BigBird-Pegasus training (forward + backward)");
+  else if (c.eval_only)
+    backend::cpu_only(sel.kind, "evaluation-only fine-tuning runs");
+  else if (sel.kind != backend::Kind::Cpu)  // training steps on the chosen backend; evaluation on the CPU
+    c.make_step_runner = [sel] { return backend::make_train_step_runner(sel); };
+  ranOn_.clear();
   job_ = jobs::TrainingJob::start(c);
   pollTimer_->start();
   statusLabel_->setText(QStringLiteral("Loading the model and the data…"));
@@ -586,6 +598,11 @@ void FinetuneDashboard::handle(const train::TrainingEvent& e) {
   if (e.total_steps > 0) progress_->setValue(int(1000.0 * double(e.step) / double(e.total_steps)));
   switch (e.kind) {
     case K::Step:
+      if (!e.message.empty() && e.message != ranOn_) {  // where the steps run: said once, and on every change
+        ranOn_ = e.message;
+        ComputeBackend::instance().reportUsed(ranOn_);
+        log_->appendPlainText(QStringLiteral("training steps run on ") + describeUsed(ranOn_));
+      }
       statusLabel_->setText(QStringLiteral("Step %1 / %2 · loss %3 · lr %4 · %5 tokens/s · %6 · ETA %7")
                                 .arg(e.step)
                                 .arg(e.total_steps)

@@ -136,6 +136,7 @@ class FinetuneDashboard : public QWidget {
   bool checked_ = false;
   double warmupShare_ = 0;
   QString lastError_;
+  std::string ranOn_;  // where the current local run's steps ran, as the trainer reports it
   std::vector<bb::remote::SavedRunner> runners_;
   int remoteTask_ = 0;                        // the task manager task that drives a remote run
   std::optional<jobs::JobState> remoteState_;  // how the last remote run ended

@@ -84,50 +84,72 @@ std::string Check::line() const {
 
 Check gemm(Stream& s, uint32_t M, uint32_t N, uint32_t K, bool trans_a, bool trans_b, bool bias, bool fp16,
            uint32_t batch, bool corrupt) {
+  GemmShape sh;
+  sh.M = M;
+  sh.N = N;
+  sh.K = K;
+  sh.trans_a = trans_a;
+  sh.trans_b = trans_b;
+  sh.bias = bias;
+  sh.fp16 = fp16;
+  sh.batch = batch;
+  return gemm(s, sh, corrupt);
+}
+
+Check gemm(Stream& s, const GemmShape& sh, bool corrupt) {
+  const uint32_t M = sh.M, N = sh.N, K = sh.K, batch = sh.batch;
   const std::vector<float> a = randn(size_t(batch) * M * K, 1.0f, 11), b = randn(size_t(batch) * K * N, 1.0f, 12),
                            bias_v = randn(N, 1.0f, 13);
   std::vector<float> b_cpu = b;
-  if (fp16)
+  if (sh.fp16)
     for (float& x : b_cpu) x = io::f16_to_f32(io::f32_to_f16(x));
-  const uint32_t lda = trans_a ? M : K, ldb = trans_b ? K : N;
-  std::vector<float> want(size_t(batch) * M * N);
+  const uint32_t lda = sh.trans_a ? M : K, ldb = sh.trans_b ? K : N, ldc = N + sh.ldc_pad;
+  const size_t c_batch = size_t(M) * ldc, c_elems = sh.c_off + size_t(batch) * c_batch;
+  const std::vector<float> c0 = randn(c_elems, 1.0f, 14);  // C before: beta scales it, padding keeps it
+  std::vector<float> want = c0;
   for (uint32_t z = 0; z < batch; ++z) {
-    float* c = want.data() + size_t(z) * M * N;
-    bb::ops::gemm(trans_a, trans_b, M, N, K, 1.0f, a.data() + size_t(z) * M * K, lda, b_cpu.data() + size_t(z) * K * N,
-                  ldb, 0.0f, c, N);
-    if (bias)
+    float* c = want.data() + sh.c_off + z * c_batch;
+    bb::ops::gemm(sh.trans_a, sh.trans_b, M, N, K, sh.alpha, a.data() + size_t(z) * M * K, lda,
+                  b_cpu.data() + size_t(z) * K * N, ldb, sh.beta, c, ldc);
+    if (sh.bias)
       for (uint32_t i = 0; i < M; ++i)
-        for (uint32_t j = 0; j < N; ++j) c[size_t(i) * N + j] += bias_v[j];
+        for (uint32_t j = 0; j < N; ++j) c[size_t(i) * ldc + j] += bias_v[j];
   }
 
   Buffer da = upload_floats(s, a.data(), int64_t(a.size()));
-  Buffer db = fp16 ? upload_halves(s, b.data(), int64_t(b.size())) : upload_floats(s, b.data(), int64_t(b.size()));
+  Buffer db = sh.fp16 ? upload_halves(s, b.data(), int64_t(b.size())) : upload_floats(s, b.data(), int64_t(b.size()));
   Buffer dbias = upload_floats(s, bias_v.data(), N);
-  Buffer dc = make_buffer(s.device(), int64_t(want.size()));
+  Buffer dc = upload_floats(s, c0.data(), int64_t(c0.size()));
   ops::Gemm g;
   g.a = view_of(da);
   g.b = view_of(db);
   g.c = view_of(dc);
-  if (bias) g.bias = view_of(dbias);
-  g.trans_a = trans_a;
-  g.trans_b = trans_b;
-  g.b_fp16 = fp16;
+  if (sh.bias) g.bias = view_of(dbias);
+  g.trans_a = sh.trans_a;
+  g.trans_b = sh.trans_b;
+  g.b_fp16 = sh.fp16;
   g.M = M;
   g.N = N;
   g.K = K;
   g.lda = lda;
   g.ldb = ldb;
-  g.ldc = N;
+  g.ldc = ldc;
+  g.c_off = sh.c_off;
   g.batch = batch;
   g.a_batch = M * K;
   g.b_batch = K * N;
-  g.c_batch = M * N;
+  g.c_batch = uint32_t(c_batch);
+  g.alpha = sh.alpha;
+  g.beta = sh.beta;
+  g.path = sh.path;
   ops::gemm(s, g);
   std::vector<float> got = download_floats(s, dc, int64_t(want.size()));
   perturb(got, corrupt);
-  const std::string shape = dims({M, N, K}) + (trans_a ? " T" : " N") + (trans_b ? "T" : "N") + (bias ? " bias" : "") +
-                            (batch > 1 ? " batch " + std::to_string(batch) : "");
-  return finish(fp16 ? "gemm_f16" : "gemm", shape, compare(got, want), kTolGemm);
+  std::string shape = dims({M, N, K}) + (sh.trans_a ? " T" : " N") + (sh.trans_b ? "T" : "N") +
+                      (sh.bias ? " bias" : "") + (batch > 1 ? " batch " + std::to_string(batch) : "");
+  if (sh.alpha != 1.0f || sh.beta != 0.0f) shape += " alpha/beta";
+  if (sh.ldc_pad || sh.c_off) shape += " ldc " + std::to_string(ldc) + " c_off " + std::to_string(sh.c_off);
+  return finish(ops::gemm_kernel(s.device(), g), shape, compare(got, want), kTolGemm);
 }
 
 Check layer_norm(Stream& s, uint32_t rows, uint32_t cols, bool corrupt) {
@@ -456,6 +478,9 @@ std::vector<Check> self_test_suite(Stream& s, const std::string& corrupt_kernel)
   if (!add(gemm(s, 20, 30, 25, true, false, false, false, 2, corrupt("gemm")))) return out;
   if (s.device().fp16_storage_enabled() && !add(gemm(s, 37, 29, 53, false, true, true, true, 1, corrupt("gemm_f16"))))
     return out;
+  // Decoder steps (M <= ops::kSmallMRows) run gemm_small_m: vec4 weights (K % 4 == 0) and scalar.
+  if (!add(gemm(s, 3, 45, 132, false, true, true, false, 1, corrupt("gemm_small_m")))) return out;
+  if (!add(gemm(s, 2, 17, 41, false, false, false, false, 1, corrupt("gemm_small_m")))) return out;
   if (!add(layer_norm(s, 7, 100, corrupt("layer_norm")))) return out;
   for (Activation act :
        {Activation::GeluNew, Activation::GeluFast, Activation::Gelu, Activation::Relu, Activation::Tanh})

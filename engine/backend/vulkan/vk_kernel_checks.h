@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/attention/plan.h"
+#include "engine/backend/vulkan/vk_ops.h"
 #include "engine/backend/vulkan/vk_stream.h"
 #include "engine/models/config.h"
 
@@ -24,6 +25,17 @@ struct Check {
 
 Check gemm(Stream& s, uint32_t M, uint32_t N, uint32_t K, bool trans_a, bool trans_b, bool bias, bool fp16,
            uint32_t batch = 1, bool corrupt = false);
+// The same with every knob: C written at row stride N + ldc_pad from element c_off, accumulated
+// with beta, on a forced kernel path. The check names the kernel that ran (ops::gemm_kernel).
+struct GemmShape {
+  uint32_t M = 1, N = 1, K = 1;
+  bool trans_a = false, trans_b = false, bias = false, fp16 = false;
+  uint32_t batch = 1;
+  float alpha = 1.0f, beta = 0.0f;
+  uint32_t ldc_pad = 0, c_off = 0;
+  ops::GemmPath path = ops::GemmPath::automatic;
+};
+Check gemm(Stream& s, const GemmShape& shape, bool corrupt = false);
 Check layer_norm(Stream& s, uint32_t rows, uint32_t cols, bool corrupt = false);
 Check activation(Stream& s, Activation act, uint32_t n, bool corrupt = false);
 Check softmax(Stream& s, uint32_t rows, uint32_t n, bool corrupt = false);

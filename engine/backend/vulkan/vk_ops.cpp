@@ -19,6 +19,11 @@ struct GemmPush {
   float alpha, beta;
   uint32_t flags;
 };
+struct SmallGemmPush {  // GemmPush + this dispatch's column range
+  uint32_t M, N, K, lda, ldb, ldc, a_off, b_off, c_off, a_batch, b_batch, c_batch;
+  float alpha, beta;
+  uint32_t flags, col_begin, col_end;
+};
 struct LayerNormPush {
   uint32_t rows, cols, x_off, y_off;
   float eps;
@@ -56,11 +61,15 @@ struct BackwardPush {
   float scale, penalty;
   uint32_t flags;
 };
-static_assert(sizeof(GemmPush) == 60 && sizeof(SparsePush) == 84 && sizeof(DensePush) == 88 &&
-              sizeof(BackwardPush) == 92);
+static_assert(sizeof(GemmPush) == 60 && sizeof(SmallGemmPush) == 68 && sizeof(SparsePush) == 84 &&
+              sizeof(DensePush) == 88 && sizeof(BackwardPush) == 92);
 
 constexpr KernelLayout kGemm{"gemm", 4, sizeof(GemmPush)};
 constexpr KernelLayout kGemmF16{"gemm_f16", 4, sizeof(GemmPush)};
+constexpr KernelLayout kGemmSmall{"gemm_small_m", 4, sizeof(SmallGemmPush)};
+constexpr KernelLayout kGemmSmallF16{"gemm_small_m_f16", 4, sizeof(SmallGemmPush)};
+constexpr KernelLayout kGemmSmallVec4{"gemm_small_m_vec4", 4, sizeof(SmallGemmPush)};
+constexpr KernelLayout kGemmSmallF16Vec4{"gemm_small_m_f16_vec4", 4, sizeof(SmallGemmPush)};
 constexpr KernelLayout kLayerNorm{"layer_norm", 4, sizeof(LayerNormPush)};
 constexpr KernelLayout kSoftmax{"softmax", 1, sizeof(SoftmaxPush)};
 constexpr KernelLayout kActivation{"activation", 1, sizeof(ActivationPush)};
@@ -77,6 +86,9 @@ constexpr KernelLayout kBackwardDkDv{"attention_block_sparse_backward_dkdv", 11,
 
 // GEMM tile: 16x16 threads, 4x4 outputs each -> 64x64 per workgroup, K staged 16 at a time.
 constexpr uint32_t kTX = 16, kTY = 16, kTM = 4, kTN = 4, kBK = 16, kBM = kTY * kTM, kBN = kTX * kTN;
+// Small-M GEMM: 128 threads; a column's K range is shared by up to 32 threads when B is transposed
+// (contiguous along K), up to 4 otherwise (neighbouring threads read neighbouring columns).
+constexpr uint32_t kSmallWG = 128, kSmallKC = 256;
 constexpr uint32_t kRowWG = 128;     // layer_norm / softmax (power of two)
 constexpr uint32_t kStreamWG = 256;  // grid-stride element-wise kernels
 constexpr uint32_t kMaxGridGroups = 4096;
@@ -159,10 +171,80 @@ uint32_t max_head_dim(const Device& d) {
   return std::min<uint32_t>(256, d.info().max_shared_memory / (2 * 4 * 4));
 }
 
+namespace {
+
+// Shape of a small-M dispatch for g on d, or ok = false when the tiled kernel must run.
+struct SmallGemmShape {
+  bool ok = false, vec4 = false;
+  uint32_t kt = 0, mr = 0, kc = 0;
+};
+
+SmallGemmShape small_gemm_shape(const Device& d, const Gemm& g) {
+  SmallGemmShape sh;
+  if (g.path == GemmPath::tiled || g.M > kSmallMRows) return sh;
+  sh.mr = 1;
+  while (sh.mr < g.M) sh.mr *= 2;
+  sh.kc = kSmallKC;
+  while (uint64_t(sh.mr) * sh.kc * 4 > d.info().max_shared_memory && sh.kc > kSmallWG) sh.kc /= 2;
+  if (uint64_t(sh.mr) * sh.kc * 4 > d.info().max_shared_memory || kSmallWG > d.info().max_workgroup_invocations)
+    return sh;
+  // vec4 weights: every row of B starts on a 16-byte (fp16: 8-byte) boundary of the binding.
+  const uint64_t align = g.b_fp16 ? 8 : 16;
+  sh.vec4 = g.trans_b && g.K % 4 == 0 && g.ldb % 4 == 0 && g.b_off % 4 == 0 && (g.batch == 1 || g.b_batch % 4 == 0) &&
+            g.b.offset % align == 0;
+  // Threads per column: each keeps at least `loads` loads of B (vec4 or scalar) along K, so small K
+  // (pegasus-tiny's LM head: K = 32) gets one thread per column and no partial sums. CPU
+  // implementations (lavapipe) run a workgroup's threads as SIMD lanes of one core, where sharing a
+  // column only adds workgroups and partial sums: there each thread takes 8x more of K.
+  const uint32_t units = sh.vec4 ? g.K / 4 : g.K;
+  const uint32_t loads = d.info().vk_type == VK_PHYSICAL_DEVICE_TYPE_CPU ? 64 : 8;
+  sh.kt = 1;
+  while (sh.kt < (g.trans_b ? 32u : 4u) && sh.kt * 2 * loads <= units) sh.kt *= 2;
+  sh.ok = true;
+  return sh;
+}
+
+const KernelLayout& small_gemm_kernel(const Gemm& g, const SmallGemmShape& sh) {
+  if (sh.vec4) return g.b_fp16 ? kGemmSmallF16Vec4 : kGemmSmallVec4;
+  return g.b_fp16 ? kGemmSmallF16 : kGemmSmall;
+}
+
+// Each workgroup: kSmallWG / kt columns for all M rows; the columns are split into dispatches that
+// stay inside the submission budget, and the workgroups of one dispatch over x and y (65535 limit).
+void gemm_small_m(Stream& s, const Gemm& g, const SmallGemmShape& sh) {
+  const std::vector<uint32_t> spec = {kSmallWG, sh.kt, sh.mr, sh.kc, g.trans_a ? 1u : 0u, g.trans_b ? 1u : 0u};
+  const uint32_t nc = kSmallWG / sh.kt;
+  const double per_col = 2.0 * g.M * double(g.K) * g.batch;
+  const double budget = s.dispatch_budget_flops();
+  uint32_t cols = g.N;
+  if (per_col * cols > budget) cols = std::max<uint32_t>(nc, uint32_t(budget / per_col) / nc * nc);
+  const uint32_t max_x = s.device().info().max_workgroup_count[0];
+  for (uint32_t j0 = 0; j0 < g.N; j0 += cols) {
+    const uint32_t n = std::min(cols, g.N - j0);
+    const SmallGemmPush p{g.M,     g.N,     g.K,       g.lda,     g.ldb,     g.ldc,
+                          g.a_off, g.b_off, g.c_off,   g.a_batch, g.b_batch, g.c_batch,
+                          g.alpha, g.beta,  g.bias.empty() ? 0u : 1u,         j0,        j0 + n};
+    const uint32_t groups = ceil_div(n, nc), gx = std::min(groups, max_x), gy = ceil_div(groups, gx);
+    require(gy <= s.device().info().max_workgroup_count[1], "gemm", "too many columns for one dispatch grid");
+    s.dispatch(small_gemm_kernel(g, sh), spec, {g.a, g.b, g.c, g.bias}, &p, gx, gy, g.batch, per_col * n);
+  }
+}
+
+}  // namespace
+
+std::string gemm_kernel(const Device& d, const Gemm& g) {
+  const SmallGemmShape sh = small_gemm_shape(d, g);
+  if (sh.ok) return small_gemm_kernel(g, sh).name;
+  return g.b_fp16 ? kGemmF16.name : kGemm.name;
+}
+
 void gemm(Stream& s, const Gemm& g) {
   if (g.M == 0 || g.N == 0) return;
   require(!g.a.empty() && !g.b.empty() && !g.c.empty(), "gemm", "A, B and C must be bound");
   require(!g.b_fp16 || s.device().fp16_storage_enabled(), "gemm", "fp16 weights need storageBuffer16BitAccess");
+  const SmallGemmShape small = small_gemm_shape(s.device(), g);
+  require(small.ok || g.path != GemmPath::small_m, "gemm", "the small-M kernel does not take this shape");
+  if (small.ok) return gemm_small_m(s, g, small);
   const std::vector<uint32_t> spec = {kTX, kTY, kTM, kTN, kBK, g.trans_a ? 1u : 0u, g.trans_b ? 1u : 0u};
   // Split M so each dispatch stays inside the submission budget.
   const double per_row = 2.0 * g.N * double(g.K) * g.batch;

@@ -5,6 +5,7 @@
 // workgroup sizes (specialization constants) for the device, and splits long work into several
 // dispatches so a submission stays short. Mirrors engine/ops and engine/attention on the CPU.
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "engine/attention/plan.h"
@@ -22,6 +23,11 @@ std::vector<float> download_floats(Stream& s, const Buffer& b, int64_t n);
 
 namespace ops {
 
+// Which GEMM kernel runs: automatic = gemm_small_m for M <= kSmallMRows (decoder steps: one row
+// per beam, the weights read once), the tiled kernel otherwise. tiled / small_m force one (checks).
+enum class GemmPath { automatic, tiled, small_m };
+constexpr uint32_t kSmallMRows = 16;
+
 struct Gemm {
   View a, b, c, bias;  // bias optional: C += bias[col]
   bool trans_a = false, trans_b = false;
@@ -31,9 +37,12 @@ struct Gemm {
   uint32_t a_off = 0, b_off = 0, c_off = 0;
   uint32_t batch = 1, a_batch = 0, b_batch = 0, c_batch = 0;
   float alpha = 1.0f, beta = 0.0f;
+  GemmPath path = GemmPath::automatic;
 };
 // C = alpha op(A) op(B) (+ beta C) (+ bias).
 void gemm(Stream& s, const Gemm& g);
+// The kernel (KernelLayout name) gemm() runs for g on d: gemm, gemm_f16, gemm_small_m[_f16][_vec4].
+std::string gemm_kernel(const Device& d, const Gemm& g);
 // y[M,N] = x[M,K] W[N,K]^T + bias[N] (nn.Linear), like ops::linear.
 void linear(Stream& s, View x, uint32_t M, uint32_t K, View w, uint32_t N, View bias, View y, bool w_fp16 = false);
 

@@ -94,4 +94,9 @@ const SelfTestReport* self_test_report(const std::shared_ptr<Device>& device) {
   return nullptr;
 }
 
+void release_devices() {
+  std::lock_guard<std::mutex> lock(registry_mutex());
+  registry().clear();
+}
+
 }  // namespace bb::vk

@@ -9,6 +9,7 @@
 
 #include "engine/backend/vulkan/vk_device.h"
 #include "engine/backend/vulkan/vk_kernel_checks.h"
+#include "engine/backend/vulkan/vk_release.h"
 
 namespace bb::vk {
 

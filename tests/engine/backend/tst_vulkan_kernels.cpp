@@ -62,6 +62,104 @@ TEST_F(VulkanKernels, GemmFp16Weights) {
   expect_pass(checks::gemm(s(), 10, 12, 14, false, false, false, true, 2));
 }
 
+TEST_F(VulkanKernels, GemmSmallMRowsPicksTheSkinnyKernel) {
+  checks::GemmShape g;
+  g.trans_b = true;
+  g.K = 64;
+  for (uint32_t m : {1u, 3u, 16u}) {
+    g.M = m;
+    EXPECT_EQ(checks::gemm(s(), g).kernel, "gemm_small_m_vec4") << "M = " << m;
+  }
+  g.M = 17;
+  EXPECT_EQ(checks::gemm(s(), g).kernel, "gemm");
+  g.M = 3;
+  g.K = 63;  // not a multiple of 4: scalar weight loads
+  EXPECT_EQ(checks::gemm(s(), g).kernel, "gemm_small_m");
+  g.path = vk::ops::GemmPath::tiled;
+  EXPECT_EQ(checks::gemm(s(), g).kernel, "gemm");
+}
+
+TEST_F(VulkanKernels, GemmSmallM) {
+  // Odd N, K below / across / beyond the 256-column shared chunk, K % 4 != 0, both transposes.
+  for (uint32_t m : {1u, 3u, 16u})
+    for (uint32_t n : {1u, 7u, 257u})
+      for (uint32_t k : {1u, 6u, 64u, 300u, 517u, 1024u})
+        for (int t = 0; t < 4; ++t) {
+          checks::GemmShape g;
+          g.M = m;
+          g.N = n;
+          g.K = k;
+          g.trans_a = t & 1;
+          g.trans_b = t & 2;
+          g.bias = (m + n + k + t) % 2;
+          g.path = vk::ops::GemmPath::small_m;
+          expect_pass(checks::gemm(s(), g));
+        }
+}
+
+TEST_F(VulkanKernels, GemmSmallMStridesBatchesAndBeta) {
+  checks::GemmShape g;
+  g.M = 5;
+  g.N = 33;
+  g.K = 40;
+  g.trans_b = true;
+  g.bias = true;
+  g.ldc_pad = 7;  // a slab row like the decoder's K/V cache
+  g.c_off = 11;
+  expect_pass(checks::gemm(s(), g));
+  g.alpha = 0.5f;
+  g.beta = -1.5f;
+  expect_pass(checks::gemm(s(), g));
+  g.batch = 3;
+  expect_pass(checks::gemm(s(), g));
+  g.trans_a = true;
+  g.trans_b = false;
+  expect_pass(checks::gemm(s(), g));
+}
+
+TEST_F(VulkanKernels, GemmSmallMLongK) {
+  // Long K: up to 32 threads share a column (on any device) and add their partial sums.
+  for (uint32_t k : {8192u, 8191u}) {
+    checks::GemmShape g;
+    g.M = 3;
+    g.N = 33;
+    g.K = k;
+    g.trans_b = true;
+    g.bias = true;
+    expect_pass(checks::gemm(s(), g));
+  }
+}
+
+TEST_F(VulkanKernels, GemmSmallMManyColumnsUseTwoGridDimensions) {
+  // K = 1: one thread per column, 128 columns per workgroup; more than 65535 workgroups need gy > 1
+  // (where maxComputeWorkGroupCount[0] is 65535, as on lavapipe).
+  checks::GemmShape g;
+  g.M = 1;
+  g.N = 128 * 65535 + 7;
+  g.K = 1;
+  g.trans_b = true;
+  g.bias = true;
+  expect_pass(checks::gemm(s(), g));
+}
+
+TEST_F(VulkanKernels, GemmSmallMFp16Weights) {
+  if (!device_->fp16_storage_enabled()) GTEST_SKIP() << device_->info().name << " has no storageBuffer16BitAccess";
+  for (uint32_t k : {45u, 64u, 300u})
+    for (uint32_t m : {1u, 3u, 16u}) {
+      checks::GemmShape g;
+      g.M = m;
+      g.N = 129;
+      g.K = k;
+      g.trans_b = true;
+      g.bias = true;
+      g.fp16 = true;
+      const checks::Check c = checks::gemm(s(), g);
+      EXPECT_EQ(c.kernel, k % 4 ? "gemm_small_m_f16" : "gemm_small_m_f16_vec4");
+      expect_pass(c);
+    }
+  expect_pass(checks::gemm(s(), 10, 12, 14, false, false, false, true, 2));
+}
+
 TEST_F(VulkanKernels, GemmSplitIntoSeveralDispatchesStaysExact) {
   // A tiny submission budget forces row-split dispatches and many submissions.
   vk::DeviceOptions o = bbtest::test_device_options();
@@ -70,6 +168,9 @@ TEST_F(VulkanKernels, GemmSplitIntoSeveralDispatchesStaysExact) {
   vk::Stream st(small);
   expect_pass(checks::gemm(st, 200, 70, 90, false, true, true, false));
   EXPECT_GT(st.submissions(), 1);
+  const int before = st.submissions();
+  expect_pass(checks::gemm(st, 3, 4001, 300, false, true, true, false));  // small M: split over columns
+  EXPECT_GT(st.submissions() - before, 1);
   checks::SparseShape sp;
   sp.len = 96;
   sp.block = 8;
@@ -121,6 +222,8 @@ TEST_F(VulkanKernels, EmbeddingGatherAcrossChunks) {
   expect_pass(checks::embedding(s(), 5, 3, 7, 7));
   expect_pass(checks::embedding(s(), 100, 33, 50, 13));
   expect_pass(checks::embedding(s(), 64, 16, 128, 1));
+  // The Pegasus decoder's beam reorder: 5 cache rows of capacity x d_model gathered from 5 rows.
+  expect_pass(checks::embedding(s(), 5, 41 * 64, 5, 5));
 }
 
 TEST_F(VulkanKernels, BiasResidual) {
@@ -304,6 +407,7 @@ TEST_F(VulkanKernels, DenseAttention) {
 TEST_F(VulkanKernels, CorruptedResultIsCaught) {
   // The comparison itself must be able to fail: a perturbed GPU result is reported as a mismatch.
   EXPECT_FALSE(checks::gemm(s(), 9, 9, 9, false, true, true, false, 1, true).passed);
+  EXPECT_FALSE(checks::gemm(s(), 20, 9, 9, false, true, true, false, 1, true).passed);  // tiled
   EXPECT_FALSE(checks::layer_norm(s(), 3, 10, true).passed);
   checks::SparseShape sh;
   EXPECT_FALSE(checks::block_sparse_attention(s(), sh, true).passed);
@@ -312,6 +416,10 @@ TEST_F(VulkanKernels, CorruptedResultIsCaught) {
 }
 
 TEST_F(VulkanKernels, OpsRefuseBadArguments) {
+  checks::GemmShape too_tall;  // the small-M kernel holds at most ops::kSmallMRows rows
+  too_tall.M = vk::ops::kSmallMRows + 1;
+  too_tall.path = vk::ops::GemmPath::small_m;
+  EXPECT_THROW(checks::gemm(s(), too_tall), vk::VulkanError);
   vk::ops::SparseAttention a;  // no lists
   EXPECT_THROW(vk::ops::block_sparse_attention(s(), a), vk::VulkanError);
   vk::ops::DenseAttention d;

@@ -9,6 +9,7 @@
 
 #include "engine/backend/vulkan/vk_device.h"
 #include "engine/backend/vulkan/vk_error.h"
+#include "engine/backend/vulkan/vk_runtime.h"
 
 namespace bbtest {
 
@@ -50,6 +51,7 @@ class VulkanTestEnvironment : public ::testing::Environment {
   }
   void TearDown() override {
     device().reset();
+    bb::vk::release_devices();  // the models' shared devices too (each has its own validation state)
     EXPECT_EQ(bb::vk::process_validation_messages(), expected_messages())
         << "the Vulkan validation layers reported problems (see stderr)";
   }
