@@ -9,6 +9,7 @@
 #include "engine/backend/backend.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/bigbird_model.h"
+#include "tests/engine/backend/backend_test_util.h"
 #include "tests/engine/backend/vulkan_test_util.h"
 #include "tests/engine/support/golden.h"
 
@@ -18,31 +19,9 @@ namespace {
 
 constexpr double kTol = 1e-4;  // the CPU parity test's tolerance (issue #3)
 
-struct Notices {
-  std::vector<std::string> lines;
-  Notices() {
-    backend::set_notice_handler([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~Notices() { backend::set_notice_handler(nullptr); }
-};
+using bbtest::Notices;
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using bbtest::ScopedEnv;
 
 class VulkanEncoder : public ::testing::Test {
  protected:

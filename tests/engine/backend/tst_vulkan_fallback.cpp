@@ -14,6 +14,7 @@
 #include "engine/backend/vulkan/vk_runtime.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/bigbird_model.h"
+#include "tests/engine/backend/backend_test_util.h"
 #include "tests/engine/backend/vulkan_test_util.h"
 #include "tests/engine/support/golden.h"
 
@@ -23,31 +24,9 @@ namespace {
 
 const std::string kCase = "b_sparse_train_512";
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
+using bbtest::ScopedEnv;
 
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-struct Notices {
-  std::vector<std::string> lines;
-  Notices() {
-    backend::set_notice_handler([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~Notices() { backend::set_notice_handler(nullptr); }
-};
+using bbtest::Notices;
 
 EncoderInputs inputs() {
   io::SafetensorsFile in = io::SafetensorsFile::open(bbtest::data_path("hf-golden/" + kCase + "/inputs.safetensors"));

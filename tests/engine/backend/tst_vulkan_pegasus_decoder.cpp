@@ -21,6 +21,7 @@
 #include "engine/generate/pegasus_source.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/pegasus_model.h"
+#include "tests/engine/backend/backend_test_util.h"
 #include "tests/engine/backend/vulkan_test_util.h"
 #include "tests/engine/generate/tiny_pegasus.h"
 #include "tests/engine/support/golden.h"
@@ -33,31 +34,9 @@ namespace {
 constexpr double kTol = 1e-4;  // the CPU decoder's tolerance against HF
 bbtest::TinyPegasusCleanup cleanup;
 
-struct Notices {
-  std::vector<std::string> lines;
-  Notices() {
-    backend::set_notice_handler([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~Notices() { backend::set_notice_handler(nullptr); }
-};
+using bbtest::Notices;
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using bbtest::ScopedEnv;
 
 const std::string kFixture = "generation/bbp_tiny_b16r3_s11";
 const backend::Selection kVulkan{backend::Kind::Vulkan, ""};

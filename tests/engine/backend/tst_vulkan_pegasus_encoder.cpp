@@ -14,6 +14,7 @@
 #include "engine/backend/backend.h"
 #include "engine/io/safetensors.h"
 #include "engine/models/pegasus_model.h"
+#include "tests/engine/backend/backend_test_util.h"
 #include "tests/engine/backend/vulkan_test_util.h"
 #include "tests/engine/generate/tiny_pegasus.h"
 #include "tests/engine/support/golden.h"
@@ -41,31 +42,9 @@ CliRun run_cli(const std::string& args) {
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }  // tst_pegasus_parity's tolerance (CPU vs HF)
 
-struct Notices {
-  std::vector<std::string> lines;
-  Notices() {
-    backend::set_notice_handler([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~Notices() { backend::set_notice_handler(nullptr); }
-};
+using bbtest::Notices;
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
-
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
+using bbtest::ScopedEnv;
 
 const std::string& case_dir() {
   static const std::string d = bbtest::data_path("hf-golden/h_pegasus_512");

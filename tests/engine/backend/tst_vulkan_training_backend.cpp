@@ -15,6 +15,7 @@
 #include "engine/backend/train_backend.h"
 #include "engine/backend/vulkan/vk_runtime.h"
 #include "engine/io/safetensors.h"
+#include "tests/engine/backend/backend_test_util.h"
 #include "tests/engine/backend/vulkan_test_util.h"
 #include "tests/engine/support/golden.h"
 #include "tests/engine/train/finetune_test_util.h"
@@ -24,31 +25,9 @@ using namespace bb;
 
 namespace {
 
-class ScopedEnv {
- public:
-  ScopedEnv(const char* name, const std::string& value) : name_(name) {
-    if (const char* old = std::getenv(name)) old_ = old;
-    setenv(name, value.c_str(), 1);
-  }
-  ~ScopedEnv() {
-    if (old_)
-      setenv(name_, old_->c_str(), 1);
-    else
-      unsetenv(name_);
-  }
+using bbtest::ScopedEnv;
 
- private:
-  const char* name_;
-  std::optional<std::string> old_;
-};
-
-struct Notices {
-  std::vector<std::string> lines;
-  Notices() {
-    backend::set_notice_handler([this](const std::string& l) { lines.push_back(l); });
-  }
-  ~Notices() { backend::set_notice_handler(nullptr); }
-};
+using bbtest::Notices;
 
 double relative_error(const Tensor& got, const Tensor& want) {
   double scale = 0.0, worst = 0.0;
