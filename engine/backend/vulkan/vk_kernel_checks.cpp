@@ -10,6 +10,7 @@
 #include "engine/attention/block_sparse_attention.h"
 #include "engine/attention/dense_attention.h"
 #include "engine/backend/reference/attention_backward_reference.h"
+#include "engine/backend/vulkan/vk_check_util.h"
 #include "engine/backend/vulkan/vk_device.h"
 #include "engine/backend/vulkan/vk_ops.h"
 #include "engine/io/half_float.h"
@@ -25,47 +26,11 @@ namespace {
 constexpr double kTolGemm = 1e-5, kTolNorm = 1e-5, kTolActivation = 1e-5, kTolSoftmax = 2e-6, kTolExact = 0.0,
                  kTolAttention = 1e-5, kTolBackward = 1e-4;
 
-std::vector<float> randn(size_t n, float scale, uint32_t seed, float shift = 0.0f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(g) + shift;
-  return v;
-}
-
-double compare(const std::vector<float>& gpu, const std::vector<float>& cpu) {
-  if (gpu.size() != cpu.size()) return std::numeric_limits<double>::infinity();
-  double worst = 0, scale = 1;
-  for (size_t i = 0; i < cpu.size(); ++i) {
-    const double e = std::fabs(double(gpu[i]) - double(cpu[i]));
-    if (!(e <= worst)) worst = std::isnan(e) ? std::numeric_limits<double>::infinity() : e;
-    scale = std::max(scale, std::fabs(double(cpu[i])));
-  }
-  return worst / scale;
-}
-
-void perturb(std::vector<float>& v, bool corrupt) {
-  if (corrupt && !v.empty()) v[v.size() / 2] += 1.0f + 0.5f * std::fabs(v[v.size() / 2]);
-}
-
-Check finish(const std::string& kernel, const std::string& shape, double error, double tolerance) {
-  Check c;
-  c.kernel = kernel;
-  c.shape = shape;
-  c.error = error;
-  c.tolerance = tolerance;
-  c.passed = error <= tolerance;
-  return c;
-}
-
-std::string dims(std::initializer_list<int64_t> v) {
-  std::string s;
-  for (int64_t x : v) {
-    if (!s.empty()) s += 'x';
-    s += std::to_string(x);
-  }
-  return s;
-}
+using util::compare;
+using util::dims;
+using util::finish;
+using util::perturb;
+using util::randn;
 
 std::vector<float> mask_with_tail(int64_t batch, int64_t len, int padded_tail) {
   std::vector<float> m(size_t(batch * len), 1.0f);

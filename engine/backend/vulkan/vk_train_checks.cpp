@@ -5,6 +5,7 @@
 #include <limits>
 #include <random>
 
+#include "engine/backend/vulkan/vk_check_util.h"
 #include "engine/backend/vulkan/vk_device.h"
 #include "engine/backend/vulkan/vk_ops.h"
 #include "engine/backend/vulkan/vk_train_ops.h"
@@ -29,47 +30,11 @@ namespace {
 constexpr double kTolNormBackward = 2e-5, kTolActivation = 1e-5, kTolSoftmax = 2e-6, kTolLoss = 1e-5, kTolGemm = 1e-5,
                  kTolAdam = 1e-5, kTolNorm = 1e-5, kTolExact = 0.0, kTolAttention = 1e-5;
 
-std::vector<float> randn(size_t n, float scale, uint32_t seed, float shift = 0.0f) {
-  std::mt19937 g(seed);
-  std::normal_distribution<float> d(0.0f, scale);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(g) + shift;
-  return v;
-}
-
-double compare(const std::vector<float>& gpu, const std::vector<float>& cpu) {
-  if (gpu.size() != cpu.size()) return std::numeric_limits<double>::infinity();
-  double worst = 0, scale = 1;
-  for (size_t i = 0; i < cpu.size(); ++i) {
-    const double e = std::fabs(double(gpu[i]) - double(cpu[i]));
-    if (!(e <= worst)) worst = std::isnan(e) ? std::numeric_limits<double>::infinity() : e;
-    scale = std::max(scale, std::fabs(double(cpu[i])));
-  }
-  return worst / scale;
-}
-
-void perturb(std::vector<float>& v, bool corrupt) {
-  if (corrupt && !v.empty()) v[v.size() / 2] += 1.0f + 0.5f * std::fabs(v[v.size() / 2]);
-}
-
-Check finish(const std::string& kernel, const std::string& shape, double error, double tolerance) {
-  Check c;
-  c.kernel = kernel;
-  c.shape = shape;
-  c.error = error;
-  c.tolerance = tolerance;
-  c.passed = error <= tolerance;
-  return c;
-}
-
-std::string dims(std::initializer_list<int64_t> v) {
-  std::string s;
-  for (int64_t x : v) {
-    if (!s.empty()) s += 'x';
-    s += std::to_string(x);
-  }
-  return s;
-}
+using util::compare;
+using util::dims;
+using util::finish;
+using util::perturb;
+using util::randn;
 
 Buffer up(Stream& s, const std::vector<float>& v) { return upload_floats(s, v.data(), int64_t(v.size())); }
 std::vector<float> down(Stream& s, const Buffer& b, size_t n) { return download_floats(s, b, int64_t(n)); }
